@@ -1,0 +1,433 @@
+package jamsocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/jamsocket-go/jamsocket/internal/retry"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Version is the SDK's version, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// DefaultAPIURL is Jamsocket's hosted API.
+const DefaultAPIURL = "https://api.jamsocket.com"
+
+// DefaultDevPort is the port of a local dev server (`jamsocket dev`).
+const DefaultDevPort = 8080
+
+// devPlaceholder stands for account, service and token in dev mode, as the
+// official SDK sends them; the dev server ignores all three.
+const devPlaceholder = "-"
+
+// Config says which Jamsocket API to talk to and as whom.
+type Config struct {
+	// Account, Token and Service identify the caller and the service whose
+	// backends it spawns. All three are required unless Dev is set.
+	Account, Token, Service string
+	// Environment is the service environment to connect in, if not the
+	// default one.
+	Environment string
+	// APIURL is the API's base URL; DefaultAPIURL when empty.
+	APIURL string
+	// Dev talks to a local dev server (`jamsocket dev` or the local plane) at
+	// http://localhost:{DevPort}; account, service and token become "-".
+	Dev bool
+	// DevPort is the dev server's port; DefaultDevPort when 0.
+	DevPort int
+}
+
+// String describes the configuration with the token redacted, so that %v and
+// %+v never print it.
+func (c Config) String() string {
+	return fmt.Sprintf("{Account:%s Token:%s Service:%s Environment:%s APIURL:%s Dev:%t DevPort:%d}",
+		c.Account, redactToken(c.Token), c.Service, c.Environment, c.APIURL, c.Dev, c.DevPort)
+}
+
+// GoString is String, so that %#v redacts too.
+func (c Config) GoString() string { return "jamsocket.Config" + c.String() }
+
+// LogValue logs the configuration with the token redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("account", c.Account), slog.String("token", redactToken(c.Token)),
+		slog.String("service", c.Service), slog.String("environment", c.Environment),
+		slog.String("api_url", c.APIURL), slog.Bool("dev", c.Dev),
+	)
+}
+
+func redactToken(token string) string {
+	if token == "" || token == devPlaceholder {
+		return token
+	}
+	return types.Redacted
+}
+
+// Client calls the Jamsocket API (hosted, a dev server or the local plane)
+// or a Plane controller. It is safe for concurrent use; make one and share it.
+type Client struct {
+	cfg     Config
+	token   string
+	baseURL *url.URL
+	plane   *planeTarget // nil when the server speaks Jamsocket's API
+
+	http   *retryablehttp.Client // ordinary requests, with retries
+	stream *http.Client          // long-lived streams, without a whole-request timeout
+	logger *slog.Logger
+	opts   options
+}
+
+// New returns a Client for cfg. It reports every missing field at once, and
+// refuses to send a token over plain http:// to a host that is not loopback
+// unless WithInsecureHTTP is given.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	if cfg.Dev {
+		port := cfg.DevPort
+		if port == 0 {
+			port = DefaultDevPort
+		}
+		if port < 0 || port > 65535 {
+			return nil, fmt.Errorf("jamsocket: DevPort %d is not a port", cfg.DevPort)
+		}
+		cfg.Account, cfg.Service, cfg.Token = devPlaceholder, devPlaceholder, devPlaceholder
+		if cfg.APIURL == "" {
+			cfg.APIURL = "http://localhost:" + strconv.Itoa(port)
+		}
+	}
+	var missing []string
+	for _, f := range [...]struct{ name, value string }{
+		{"Account", cfg.Account}, {"Token", cfg.Token}, {"Service", cfg.Service},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("jamsocket: Config is missing %s (or set Dev for a local dev server)", strings.Join(missing, ", "))
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	return newClient(cfg, cfg.APIURL, cfg.Token, opts)
+}
+
+// newClient builds a Client for either kind of server.
+func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error) {
+	o := options{
+		retry:         DefaultRetryPolicy,
+		stream:        DefaultStreamPolicy,
+		userAgent:     "jamsocket-go/" + Version,
+		logger:        slog.New(slog.DiscardHandler),
+		maxBodyBytes:  10 << 20,
+		maxEventBytes: 1 << 20,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	base, err := parseBaseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if base.Scheme == "http" && token != "" && token != devPlaceholder && !o.insecureHTTP && !isLoopback(base.Hostname()) {
+		return nil, fmt.Errorf("jamsocket: refusing to send the API token over plain http to %s; use https, or WithInsecureHTTP()", base.Host)
+	}
+	c := &Client{cfg: cfg, token: token, baseURL: base, logger: o.logger, opts: o}
+	hc := o.httpClient
+	if hc == nil {
+		hc = &http.Client{Transport: defaultTransport(), Timeout: 30 * time.Second}
+	}
+	streamClient := *hc
+	streamClient.Timeout = 0
+	c.stream = &streamClient
+	c.http = &retryablehttp.Client{
+		HTTPClient:     hc,
+		RetryMax:       max(o.retry.MaxRetries, 0),
+		RetryWaitMin:   o.retry.MinWait,
+		RetryWaitMax:   o.retry.MaxWait,
+		CheckRetry:     c.checkRetry,
+		Backoff:        retry.Backoff,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: c.logAttempt,
+	}
+	return c, nil
+}
+
+// defaultTransport pools enough idle connections per host for many
+// concurrent callers; http.DefaultTransport keeps only two.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("jamsocket: API URL %q is not an absolute http(s) URL", redactURL(raw))
+	}
+	u.User = nil
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u, nil
+}
+
+// redactURL hides the user part of a URL, where Plane's client carries its
+// token.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		u.User = url.User(types.Redacted)
+		return u.String()
+	}
+	return raw
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// String describes the Client without its token.
+func (c *Client) String() string {
+	return fmt.Sprintf("jamsocket.Client{APIURL:%s Account:%s Service:%s}", c.baseURL, c.cfg.Account, c.cfg.Service)
+}
+
+// GoString is String, so that %#v does not print the token either.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue logs the Client without its token.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api_url", c.baseURL.String()), slog.String("account", c.cfg.Account),
+		slog.String("service", c.cfg.Service))
+}
+
+// APIURL returns the base URL requests go to.
+func (c *Client) APIURL() string { return c.baseURL.String() }
+
+// request is one API call: everything do needs to send it and classify its
+// failures.
+type request struct {
+	method string
+	// path is the escaped path below the base URL; build it with pathOf.
+	path string
+	body any
+	// auth sends the bearer token. Public endpoints (status) go without.
+	auth bool
+	// class says what the request may safely repeat.
+	class retry.Class
+}
+
+// pathOf joins escaped segments into a path: a segment can never add a
+// slash or a dot-dot of its own.
+func pathOf(segments ...string) string {
+	var b strings.Builder
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// do sends r and decodes a 2xx JSON answer into out (unless out is nil).
+// Every API call goes through here.
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := c.readBody(resp)
+	if err != nil {
+		return c.transportError(ctx, r, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return c.apiError(r, resp, body)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &DecodeError{Method: r.method, Path: r.path, StatusCode: resp.StatusCode, Err: err}
+	}
+	return nil
+}
+
+// send makes the HTTP exchange with retries; the caller closes the body.
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	var body any
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("jamsocket: encoding %s %s: %w", r.method, r.path, err)
+		}
+		body = b
+	}
+	ctx = context.WithValue(ctx, requestKey{}, &r)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, c.baseURL.String()+r.path, body)
+	if err != nil {
+		return nil, fmt.Errorf("jamsocket: building %s %s: %w", r.method, r.path, err)
+	}
+	c.setHeaders(req.Header, r.auth, "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, c.transportError(ctx, r, err)
+	}
+	return resp, nil
+}
+
+func (c *Client) setHeaders(h http.Header, auth bool, accept string) {
+	h.Set("User-Agent", c.opts.userAgent)
+	h.Set("Accept", accept)
+	if auth && c.token != "" {
+		h.Set("Authorization", "Bearer "+c.token)
+	}
+}
+
+// readBody reads at most maxBodyBytes, so a misbehaving server cannot exhaust
+// memory.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > c.opts.maxBodyBytes {
+		return nil, fmt.Errorf("response body larger than %d bytes", c.opts.maxBodyBytes)
+	}
+	return body, nil
+}
+
+// transportError wraps a failure to exchange; the context's error wins, so
+// that callers can match context.Canceled and DeadlineExceeded.
+func (c *Client) transportError(ctx context.Context, r request, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("jamsocket: %s %s: %w", r.method, r.path, ctxErr)
+	}
+	return fmt.Errorf("jamsocket: %s %s: %w", r.method, r.path, c.scrub(err))
+}
+
+// apiError builds an *APIError from a non-2xx response of either server.
+func (c *Client) apiError(r request, resp *http.Response, body []byte) error {
+	e := &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: r.path}
+	if d, ok := retry.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = d
+	}
+	var shapes struct {
+		Error   json.RawMessage `json:"error"`
+		ID      string          `json:"id"`
+		Kind    string          `json:"kind"`
+		Message string          `json:"message"`
+	}
+	var detail types.ErrorDetail
+	switch {
+	case json.Unmarshal(body, &shapes) != nil:
+		e.Message = strings.TrimSpace(string(body))
+	case len(shapes.Error) > 0 && json.Unmarshal(shapes.Error, &detail) == nil:
+		e.Code, e.Message, e.RequestID = detail.Code, detail.Message, detail.ID
+	case len(shapes.Error) > 0:
+		// {"error": "text"}, seen on some proxies.
+		_ = json.Unmarshal(shapes.Error, &e.Message)
+	default:
+		e.Code, e.Message, e.RequestID = shapes.Kind, shapes.Message, shapes.ID
+	}
+	if len(e.Message) > 512 {
+		e.Message = e.Message[:512] + "…"
+	}
+	e.Message = c.scrubString(e.Message)
+	return e
+}
+
+// scrub keeps the token out of an error that might quote a request.
+func (c *Client) scrub(err error) error {
+	if c.token == "" || c.token == devPlaceholder || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return scrubbedError{msg: c.scrubString(err.Error()), err: err}
+}
+
+func (c *Client) scrubString(s string) string {
+	if len(c.token) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, types.Redacted)
+}
+
+// scrubbedError shows a redacted message but still unwraps to the cause.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e scrubbedError) Error() string { return e.msg }
+func (e scrubbedError) Unwrap() error { return e.err }
+
+// requestKey carries the *request through retryablehttp to checkRetry.
+type requestKey struct{}
+
+// checkRetry is the retry decision for retryablehttp: the request's class
+// decides, and a done context always stops.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	r, _ := ctx.Value(requestKey{}).(*request)
+	if r == nil {
+		return false, err
+	}
+	again, why := retry.Decide(r.class, resp, err)
+	if again {
+		attrs := []slog.Attr{slog.String("method", r.method), slog.String("path", r.path), slog.String("why", why)}
+		if resp != nil {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: will retry", attrs...)
+	}
+	return again, nil
+}
+
+// logAttempt logs each repeat of a request (not the first attempt).
+func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt int) {
+	if attempt == 0 {
+		return
+	}
+	c.logger.LogAttrs(req.Context(), slog.LevelDebug, "jamsocket: retrying",
+		slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.Int("attempt", attempt))
+}
+
+// errIsStatus reports whether err is an *APIError with one of the codes.
+func errIsStatus(err error, codes ...int) bool {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	for _, code := range codes {
+		if apiErr.StatusCode == code {
+			return true
+		}
+	}
+	return false
+}

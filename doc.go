@@ -1,0 +1,55 @@
+// Package jamsocket is a Go client for session backends: the processes that
+// Jamsocket, and Plane under it, spawn one per user session or document.
+//
+// # The story
+//
+// A backend handler configures a Client once, then for each session asks
+// for a backend, waits until it is ready, hands its connection URL to the
+// browser, and terminates it when done:
+//
+//	client, err := jamsocket.New(jamsocket.Config{Account: "acme", Token: token, Service: "editor"})
+//	// or jamsocket.FromEnv(), or jamsocket.Config{Dev: true} for a local dev server
+//
+//	conn, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+//	ready, err := client.WaitReady(ctx, conn.BackendID)
+//	// give conn.URL (it embeds a secret token) and conn.StatusURL to the browser
+//	err = client.Terminate(ctx, conn.BackendID, nil)
+//
+// With a Key, Spawn is get-or-create: the backend holding the key is
+// returned, or one is spawned to hold it. Status reads the current status;
+// StatusStream follows every change as an iter.Seq2, reconnecting on its own.
+//
+// # Targets
+//
+// The same Client speaks to Jamsocket's hosted API (New), a local dev server
+// or the local plane of package localplane (Config.Dev), and a self-hosted
+// Plane controller (NewPlane).
+//
+// # Errors
+//
+// A non-2xx response is an *APIError; errors.Is matches ErrNotFound,
+// ErrUnauthorized, ErrRateLimited and ErrConflict. A success response with a
+// body that is not the promised JSON is a *DecodeError (ErrInvalidResponse).
+// WaitReady returns a *BackendTerminatedError (ErrBackendTerminated) when the
+// backend ends before it is ready, and a *WaitError, which unwraps to the
+// context's error, when it gives up. A context that ends always wins: its
+// error is what the call returns, wrapped.
+//
+// # Retries
+//
+// Requests are retried, with jittered exponential backoff and Retry-After
+// honoured up to RetryPolicy.MaxWait, on connection errors, 429, 502, 503 and
+// 504 — when repeating them cannot do harm. Reads, Terminate and a Spawn with
+// a Key are safe to repeat. A Spawn without a key creates a backend each time,
+// so it is repeated only when the request provably never reached the server
+// (the connection was refused) or was refused with 429: a retry never spawns a
+// second backend.
+//
+// # Secrets
+//
+// The API token is sent only to endpoints that need it (never to the public
+// status endpoints), and never appears in an error, a log line, or the %v of
+// a Config or Client. A ConnectResponse's token, secret token and URL are
+// redacted when printed or logged. New refuses to send a token over plain
+// http:// to a host that is not loopback unless WithInsecureHTTP is given.
+package jamsocket

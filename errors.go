@@ -1,0 +1,161 @@
+package jamsocket
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Sentinel errors, matched with errors.Is against the errors the Client
+// returns.
+var (
+	// ErrNotFound: the backend, service or route does not exist (404).
+	ErrNotFound = errors.New("jamsocket: not found")
+	// ErrUnauthorized: the token is missing, invalid or not allowed (401,
+	// 403, 407).
+	ErrUnauthorized = errors.New("jamsocket: unauthorized")
+	// ErrRateLimited: too many requests (429), after any retries.
+	ErrRateLimited = errors.New("jamsocket: rate limited")
+	// ErrConflict: the request conflicts with the backend's state (409), for
+	// example a key held by another tag, or spawn forbidden for a free key.
+	ErrConflict = errors.New("jamsocket: conflict")
+	// ErrBackendTerminated: the backend ended before the awaited status.
+	ErrBackendTerminated = errors.New("jamsocket: backend terminated")
+	// ErrInvalidResponse: a success response whose body is not what the API
+	// promises.
+	ErrInvalidResponse = errors.New("jamsocket: invalid response")
+)
+
+// APIError is a response with a non-2xx status. It is built from the error
+// body of either server (Jamsocket's {"error":{...}}, Plane's {id, kind,
+// message}) or, when the body is not JSON, from its text.
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code names the error: Jamsocket's error code or Plane's kind, e.g.
+	// "BackendNotRunning", "KeyHeld", "NotFound". Empty when the body had none.
+	Code string
+	// Message is the server's description, or the body's text.
+	Message string
+	// RequestID is the server's id for the error, for its logs.
+	RequestID string
+	// RetryAfter is the wait the server asked for, if any.
+	RetryAfter time.Duration
+	// Method and Path locate the failed request (the path holds no secret).
+	Method, Path string
+}
+
+// Error reads like "jamsocket: POST /v2/…/connect: 409 KeyHeld: message (id: x)".
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("jamsocket: %s %s: %d", e.Method, e.Path, e.StatusCode)
+	if text := http.StatusText(e.StatusCode); text != "" && e.Code == "" {
+		msg += " " + text
+	}
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		msg += " (id: " + e.RequestID + ")"
+	}
+	return msg
+}
+
+// Is matches the sentinel errors by status code.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
+			e.StatusCode == http.StatusProxyAuthRequired
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrConflict:
+		return e.StatusCode == http.StatusConflict
+	}
+	return false
+}
+
+// DecodeError is a success response whose body is not the JSON the API
+// promises. It matches ErrInvalidResponse.
+type DecodeError struct {
+	Method, Path string
+	StatusCode   int
+	// Err says what did not decode.
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("jamsocket: %s %s: %d response is not the expected JSON: %v", e.Method, e.Path, e.StatusCode, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Is matches ErrInvalidResponse.
+func (e *DecodeError) Is(target error) bool { return target == ErrInvalidResponse }
+
+// BackendTerminatedError says that a backend ended (terminating,
+// hard-terminating or terminated) before it became ready. It matches
+// ErrBackendTerminated.
+type BackendTerminatedError struct {
+	BackendID string
+	// State is the ending status that was seen.
+	State *BackendState
+}
+
+func (e *BackendTerminatedError) Error() string {
+	msg := fmt.Sprintf("jamsocket: backend %s is %s", e.BackendID, e.State.Status)
+	if e.State.TerminationReason != "" {
+		msg += " (" + string(e.State.TerminationReason) + ")"
+	}
+	return msg + " and will not become ready"
+}
+
+// Is matches ErrBackendTerminated.
+func (e *BackendTerminatedError) Is(target error) bool { return target == ErrBackendTerminated }
+
+// WaitError says that waiting for a backend stopped before an answer: the
+// context ended, or the status could no longer be read. It unwraps to the
+// cause, so errors.Is(err, context.DeadlineExceeded) works.
+type WaitError struct {
+	BackendID string
+	// LastState is the last status seen, or nil if none was.
+	LastState *BackendState
+	// Err is the cause.
+	Err error
+}
+
+func (e *WaitError) Error() string {
+	last := "none"
+	if e.LastState != nil {
+		last = string(e.LastState.Status)
+	}
+	return fmt.Sprintf("jamsocket: waiting for backend %s to be ready (last status: %s): %v", e.BackendID, last, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *WaitError) Unwrap() error { return e.Err }
+
+// StreamError says that a stream was given up: it kept dropping without
+// delivering anything new, or the server refused it. It unwraps to the last
+// failure.
+type StreamError struct {
+	// Path is the stream's path.
+	Path string
+	// Attempts is how many connections were tried in a row without progress.
+	Attempts int
+	// Err is the last failure.
+	Err error
+}
+
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("jamsocket: stream %s given up after %d attempt(s): %v", e.Path, e.Attempts, e.Err)
+}
+
+// Unwrap returns the last failure.
+func (e *StreamError) Unwrap() error { return e.Err }
