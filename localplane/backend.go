@@ -169,10 +169,11 @@ func (b *backend) setState(st state) bool {
 		b.mu.Unlock()
 		return false
 	}
-	st.Time = time.Now().UTC()
+	// Times travel with millisecond precision; keep them strictly
+	// increasing at that precision, so that sorting by time keeps the order.
+	st.Time = time.Now().UTC().Truncate(time.Millisecond)
 	if n := len(b.history); n > 0 && !st.Time.After(b.history[n-1].Time) {
-		// Keep times strictly increasing even on a coarse clock.
-		st.Time = b.history[n-1].Time.Add(time.Microsecond)
+		st.Time = b.history[n-1].Time.Add(time.Millisecond)
 	}
 	b.history = append(b.history, st)
 	b.notifyLocked()

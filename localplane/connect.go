@@ -87,7 +87,7 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	if keyID != "" {
 		s.byKey[keyID] = b
 	}
-	b.history = []state{{BackendState: types.BackendState{Status: types.StatusScheduled, Time: b.created.UTC()}}}
+	b.history = []state{{BackendState: types.BackendState{Status: types.StatusScheduled, Time: b.created.UTC().Truncate(time.Millisecond)}}}
 	res := connectResult{b: b, spawned: true, status: types.StatusScheduled}
 	res.token, res.secret = s.grantLocked(b, spec.user, userData)
 	s.log.Info("backend scheduled", "backend", id, "key", spec.key)

@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -80,7 +81,30 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Header.Set(hdrBackend, b.id)
 	out.Header.Set(hdrPath, escaped)
-	b.proxy.ServeHTTP(w, out)
+	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+}
+
+// hijackTracker registers the client connection of a protocol switch
+// (WebSocket) with the backend, so that it is cut when the backend ends;
+// http.Server does not close hijacked connections itself.
+type hijackTracker struct {
+	http.ResponseWriter
+	b *backend
+}
+
+// Unwrap lets http.ResponseController reach the real writer (for Flush).
+func (h *hijackTracker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+func (h *hijackTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := h.b.trackConn(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tc, brw, nil
 }
 
 // waitReady waits until the backend is ready or ending, the timeout passes,
@@ -152,7 +176,8 @@ func (b *backend) initProxy() {
 	}
 }
 
-// trackedConn is a proxy connection to a backend, forgotten when closed.
+// trackedConn is a proxied connection of a backend (to it, or a hijacked
+// one from a client), forgotten when closed.
 type trackedConn struct {
 	net.Conn
 	b *backend
