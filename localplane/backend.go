@@ -104,7 +104,6 @@ type backend struct {
 	spec        spawnSpec
 	id          string
 	keyID       string // registry key, "" for none
-	env         map[string]string
 	staticToken string
 	created     time.Time
 

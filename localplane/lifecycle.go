@@ -39,6 +39,9 @@ func (b *backend) run() {
 	log := b.srv.log.With("backend", b.id)
 
 	b.srv.changed(b, false) // scheduled, reported here to keep OnChange in order
+	if b.spec.mount != nil {
+		log.Info("executable.mount is not supported locally; ignored")
+	}
 	b.setStatus(types.StatusLoading)
 	b.setStatus(types.StatusStarting)
 	p, err := b.srv.runner.start(b)
@@ -201,8 +204,5 @@ func (b *backend) backendEnv(port int) map[string]string {
 	if b.spec.service != "" {
 		env["JAMSOCKET_SERVICE"] = b.spec.service
 	}
-	b.mu.Lock()
-	b.env = env
-	b.mu.Unlock()
 	return env
 }

@@ -3,6 +3,7 @@ package localplane
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -102,7 +103,8 @@ func logEvents(b *backend) pollFunc {
 		lines, ended, wake := b.logsSince(next)
 		events := make([]sseEvent, 0, len(lines))
 		for _, l := range lines {
-			events = append(events, sseEvent{data: []byte(l.text)})
+			// A CR would end the data line early; lines keep everything else.
+			events = append(events, sseEvent{data: []byte(strings.ReplaceAll(l.text, "\r", ""))})
 			next = l.seq + 1
 		}
 		return events, wake, ended
