@@ -1,0 +1,284 @@
+package localplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The Jamsocket v2 surface, as the SDKs, the CLI and the dev server use it.
+
+// Constant fields of backend info: there is one cluster and no images here.
+const (
+	localCluster     = "localplane"
+	localImageDigest = "localplane"
+	defaultEnv       = "default"
+)
+
+func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
+	account, service, env := r.PathValue("account"), r.PathValue("service"), r.PathValue("environment")
+	if env == "" {
+		env = defaultEnv
+	}
+	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
+		return
+	} else if err != nil {
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
+		return
+	}
+	var req types.ConnectRequest
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
+			return
+		}
+	}
+	if req.NoSpawn && req.Key == "" {
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "spawn: false needs a key")
+		return
+	}
+	spec := spawnSpec{
+		key: req.Key, keyGiven: req.Key != "",
+		account: account, service: service, env: env,
+		user: req.User, auth: req.Auth,
+	}
+	if sp := req.Spawn; sp != nil && !req.NoSpawn {
+		spec.lifetime = seconds(sp.LifetimeLimitSeconds)
+		spec.maxIdle = seconds(sp.MaxIdleSeconds)
+		if ex := sp.Executable; ex != nil {
+			spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
+		}
+	} else {
+		spec.maxIdle = seconds(s.cfg.DefaultMaxIdleSeconds)
+	}
+	if err := validateSpec(&spec); err != nil {
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	var keyID string
+	if spec.keyGiven {
+		keyID = jamsocketKeyID(account, service, env, req.Key)
+	}
+	res, err := s.connect(keyID, spec, req.NoSpawn)
+	switch {
+	case errors.Is(err, errKeyUnheld):
+		jamsocketError(w, http.StatusNotFound, codeNotFound, "no running backend holds this key and spawn is false")
+		return
+	case errors.Is(err, ErrClosed):
+		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, "the local plane is shutting down")
+		return
+	case err != nil:
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, types.ConnectResponse{
+		BackendID:   res.b.id,
+		Spawned:     res.spawned,
+		Status:      res.status,
+		Token:       res.token,
+		URL:         s.ProxyURL() + "/" + res.token + "/",
+		SecretToken: res.secret,
+		StatusURL:   s.APIURL() + "/v2/backend/" + res.b.id + "/status",
+		ReadyURL:    "",
+	})
+}
+
+// publicState is a status entry in the public Jamsocket form: ISO time, and
+// termination_kind only on terminated (as the dev server sends it).
+func publicState(st state) types.BackendState {
+	out := st.BackendState
+	if out.Status != types.StatusTerminated {
+		out.TerminationKind = ""
+	}
+	return out
+}
+
+func (s *Server) jamsocketBackend(w http.ResponseWriter, r *http.Request) *backend {
+	b := s.lookup(r.PathValue("id"))
+	if b == nil {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		jamsocketError(w, http.StatusNotFound, codeNotFound, "backend not found")
+	}
+	return b
+}
+
+func (s *Server) jamsocketStatus(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	st, _ := b.current()
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, publicState(st))
+}
+
+// jamsocketStatusStream replays the history, then streams changes, and ends
+// after terminated.
+func (s *Server) jamsocketStatusStream(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	s.streamEvents(w, r, statusEvents(b, true, func(st state) *sseEvent {
+		data, _ := json.Marshal(publicState(st))
+		return &sseEvent{data: data}
+	}))
+}
+
+func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
+		return
+	}
+	var req types.TerminateRequest
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
+			return
+		}
+	}
+	if err := b.terminate(req.Hard, types.ReasonExternal); err != nil {
+		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
+		return
+	}
+	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+}
+
+// v2State is a status entry in the authenticated form: terminated carries
+// exit_code (number or null) instead of exit_error, and last_status.
+type v2State struct {
+	Status            types.BackendStatus     `json:"status"`
+	Time              types.WireTime          `json:"time"`
+	TerminationReason types.TerminationReason `json:"termination_reason,omitempty"`
+	TerminationKind   types.TerminationKind   `json:"termination_kind,omitempty"`
+	ExitCode          any                     `json:"exit_code,omitempty"`
+	LastStatus        types.BackendStatus     `json:"last_status,omitempty"`
+}
+
+func authState(st state) v2State {
+	v := v2State{
+		Status: st.Status, Time: types.WireTime(st.Time),
+		TerminationReason: st.TerminationReason, TerminationKind: st.TerminationKind,
+	}
+	if st.Status == types.StatusTerminated {
+		v.ExitCode = json.RawMessage("null")
+		if st.exitCode != nil {
+			v.ExitCode = *st.exitCode
+		}
+		v.LastStatus = st.lastStatus
+	}
+	return v
+}
+
+// backendInfo is the body of GET /v2/backend/{id}.
+type backendInfo struct {
+	ID              string         `json:"id"`
+	CreatedAt       types.WireTime `json:"created_at"`
+	ServiceName     string         `json:"service_name"`
+	ClusterName     string         `json:"cluster_name"`
+	AccountName     string         `json:"account_name"`
+	Statuses        []v2State      `json:"statuses"`
+	ImageDigest     string         `json:"image_digest"`
+	Key             *string        `json:"key"`
+	EnvironmentName *string        `json:"environment_name"`
+	MaxMemBytes     *int64         `json:"max_mem_bytes"`
+}
+
+func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	states, _ := b.statesSince(0)
+	info := backendInfo{
+		ID: b.id, CreatedAt: types.WireTime(b.created),
+		ServiceName: b.spec.service, ClusterName: localCluster, AccountName: b.spec.account,
+		ImageDigest: localImageDigest,
+	}
+	for _, st := range states {
+		info.Statuses = append(info.Statuses, authState(st))
+	}
+	if b.spec.keyGiven {
+		info.Key = &b.spec.key
+	}
+	if b.spec.env != "" {
+		info.EnvironmentName = &b.spec.env
+	}
+	if l := b.spec.limits; l != nil && l.MemoryLimitBytes > 0 {
+		info.MaxMemBytes = &l.MemoryLimitBytes
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// runningBackend is an item of GET /v2/account/{account}/backends.
+type runningBackend struct {
+	ID          string         `json:"id"`
+	CreatedAt   types.WireTime `json:"created_at"`
+	ServiceName string         `json:"service_name"`
+	ClusterName string         `json:"cluster_name"`
+	AccountName string         `json:"account_name"`
+	Status      v2State        `json:"status"`
+	Key         string         `json:"key,omitempty"`
+}
+
+// jamsocketList lists the account's backends that have not terminated.
+// Backends spawned through /ctrl/connect belong to no account.
+func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	s.mu.Lock()
+	var mine []*backend
+	for _, b := range s.byID {
+		if b.spec.account == account {
+			mine = append(mine, b)
+		}
+	}
+	s.mu.Unlock()
+	list := []runningBackend{}
+	for _, b := range mine {
+		st, _ := b.current()
+		if st.Status.IsTerminal() {
+			continue
+		}
+		item := runningBackend{
+			ID: b.id, CreatedAt: types.WireTime(b.created), ServiceName: b.spec.service,
+			ClusterName: localCluster, AccountName: account, Status: authState(st),
+		}
+		if b.spec.keyGiven {
+			item.Key = b.spec.key
+		}
+		list = append(list, item)
+	}
+	sortRunning(list)
+	writeJSON(w, http.StatusOK, map[string]any{"running_backends": list})
+}
+
+func sortRunning(list []runningBackend) {
+	slices.SortFunc(list, func(a, b runningBackend) int {
+		return time.Time(a.CreatedAt).Compare(time.Time(b.CreatedAt))
+	})
+}
+
+// jamsocketLogs streams the backend's output lines: the kept ones, then live
+// ones, ending after terminated.
+func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	s.streamEvents(w, r, logEvents(b))
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

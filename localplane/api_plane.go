@@ -1,0 +1,206 @@
+package localplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Plane's controller surface (/ctrl and /pub).
+
+const (
+	planeDrone     = "localplane"
+	maxPlaneIDLen  = 45
+	planeNotFoundM = "Backend does not exist"
+)
+
+func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodePlaneConnect(w, r)
+	if !ok {
+		return
+	}
+	spec := spawnSpec{user: req.User, auth: req.Auth}
+	if len(spec.auth) == 0 {
+		spec.auth = nil
+	}
+	var keyID string
+	if k := req.Key; k != nil {
+		spec.key, spec.keyGiven, spec.tag = k.Name, true, k.Tag
+		keyID = planeKeyID(k.Namespace, k.Name)
+	}
+	sc := req.SpawnConfig
+	if sc != nil {
+		if len(sc.ID) > maxPlaneIDLen || strings.ContainsAny(sc.ID, "/?#%\x00 ") {
+			planeError(w, http.StatusBadRequest, types.PlaneKindOther, "spawn_config.id is too long or has invalid characters")
+			return
+		}
+		spec.id = sc.ID
+		spec.lifetime = seconds(sc.LifetimeLimitSeconds)
+		spec.maxIdle = seconds(sc.MaxIdleSeconds)
+		spec.staticToken = sc.UseStaticToken
+		ex := sc.Executable // image, pull policy, credentials and network are accepted and ignored
+		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
+	}
+	if err := validateSpec(&spec); err != nil {
+		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
+		return
+	}
+	res, err := s.connect(keyID, spec, sc == nil)
+	switch {
+	case errors.Is(err, errKeyUnheld):
+		planeError(w, http.StatusConflict, types.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
+		return
+	case errors.Is(err, errKeyHeld):
+		planeError(w, http.StatusConflict, types.PlaneKindKeyHeld, "Key is held by a backend with a different tag")
+		return
+	case errors.Is(err, errIDTaken):
+		planeError(w, http.StatusConflict, types.PlaneKindOther, "A backend with this id already exists")
+		return
+	case errors.Is(err, ErrClosed):
+		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, "the local plane is shutting down")
+		return
+	case err != nil:
+		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
+		return
+	}
+	resp := types.PlaneConnectResponse{
+		BackendID: res.b.id,
+		Spawned:   res.spawned,
+		Status:    res.status,
+		Token:     res.token,
+		URL:       s.ProxyURL() + "/" + res.token + "/",
+		StatusURL: s.APIURL() + "/pub/b/" + res.b.id + "/status",
+	}
+	if res.secret != "" {
+		resp.SecretToken = &res.secret
+	}
+	if res.spawned {
+		drone := planeDrone
+		resp.Drone = &drone
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// decodePlaneConnect decodes the body the way axum's Json extractor would,
+// answering 415, 400, 413 or 422 with a plain-text body when it cannot.
+func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConnectRequest, bool) {
+	var req types.PlaneConnectRequest
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		planeBodyError(w, http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
+		return req, false
+	}
+	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		planeBodyError(w, http.StatusRequestEntityTooLarge, "Failed to buffer the request body: length limit exceeded")
+		return req, false
+	} else if err != nil {
+		planeBodyError(w, http.StatusBadRequest, "Failed to buffer the request body: "+err.Error())
+		return req, false
+	}
+	var raw any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		planeBodyError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+err.Error())
+		return req, false
+	}
+	fail := func(msg string) (types.PlaneConnectRequest, bool) {
+		planeBodyError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+msg)
+		return req, false
+	}
+	obj, isObj := raw.(map[string]any)
+	if !isObj {
+		return fail("invalid type: expected struct ConnectRequest")
+	}
+	if auth, present := obj["auth"]; present {
+		if _, ok := auth.(map[string]any); !ok {
+			return fail("auth: invalid type: expected a map")
+		}
+	}
+	if key, ok := obj["key"].(map[string]any); ok {
+		if _, ok := key["name"].(string); !ok {
+			return fail("key: missing field `name`")
+		}
+	}
+	if sc, ok := obj["spawn_config"].(map[string]any); ok {
+		if ex, ok := sc["executable"].(map[string]any); !ok {
+			return fail("spawn_config: missing field `executable`")
+		} else if _, ok := ex["image"].(string); !ok {
+			return fail("spawn_config.executable: missing field `image`")
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return fail(err.Error())
+	}
+	return req, true
+}
+
+func isJSONContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// planeState is a status entry in Plane's form: epoch-millisecond time, with
+// termination_kind also on the terminating entries.
+func planeState(st state) types.PlaneBackendState {
+	return types.PlaneBackendState{
+		Status: st.Status, Time: types.EpochMillis(st.Time),
+		TerminationReason: st.TerminationReason, TerminationKind: st.TerminationKind,
+		ExitError: st.ExitError,
+	}
+}
+
+func (s *Server) planeStatus(w http.ResponseWriter, r *http.Request) {
+	b := s.lookup(r.PathValue("id"))
+	if b == nil {
+		planeError(w, http.StatusNotFound, types.PlaneKindNotFound, planeNotFoundM)
+		return
+	}
+	st, _ := b.current()
+	writeJSON(w, http.StatusOK, planeState(st))
+}
+
+// planeStatusStream replays the history, then streams changes, each event
+// with id: {status}. Like Plane it never closes the stream itself, honours
+// Last-Event-ID, and answers an unknown id with keep-alives only.
+func (s *Server) planeStatusStream(w http.ResponseWriter, r *http.Request) {
+	after := types.BackendStatus(r.Header.Get("Last-Event-ID")).Rank() // 0 if absent or unknown
+	b := s.lookup(r.PathValue("id"))
+	if b == nil {
+		s.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) { return nil, nil, false })
+		return
+	}
+	s.streamEvents(w, r, statusEvents(b, false, func(st state) *sseEvent {
+		if st.Status.Rank() <= after {
+			return nil
+		}
+		data, _ := json.Marshal(planeState(st))
+		return &sseEvent{data: data, id: string(st.Status)}
+	}))
+}
+
+// planeTerminate answers soft- or hard-terminate: 200 with JSON null, also
+// for a backend that has already terminated.
+func (s *Server) planeTerminate(hard bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b := s.lookup(r.PathValue("id"))
+		if b == nil {
+			planeError(w, http.StatusNotFound, types.PlaneKindNotFound, planeNotFoundM)
+			return
+		}
+		b.terminate(hard, types.ReasonExternal) // already terminated is fine
+		writeJSON(w, http.StatusOK, nil)
+	}
+}
+
+func (s *Server) planeHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+}
+
+func (s *Server) planeCtrlStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": "localplane", "hash": "localplane"})
+}

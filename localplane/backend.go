@@ -1,0 +1,237 @@
+package localplane
+
+import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Backend describes one session backend to the Handler that serves it.
+type Backend struct {
+	// ID is the backend id (14 characters of [a-z0-9], or the id requested
+	// through Plane's spawn_config).
+	ID string
+	// Key is the key the backend holds: the connect's key, or a random
+	// "lk-…" key when the connect gave none.
+	Key string
+	// User is the user of the connect that spawned the backend.
+	User string
+	// Auth is the auth object of the connect that spawned the backend
+	// (nil when none).
+	Auth map[string]any
+	// Env is the environment a process backend would get on top of the
+	// plane's own: PORT, SESSION_BACKEND_ID, SESSION_BACKEND_KEY,
+	// SESSION_BACKEND_FENCING_TOKEN, SESSION_BACKEND_STATIC_TOKEN (static
+	// tokens only), JAMSOCKET_SERVICE (Jamsocket surface only) and the
+	// connect's executable.env.
+	Env map[string]string
+	// Port is the loopback port the handler is served on.
+	Port int
+	// Output receives the backend's log output: every line written to it
+	// appears in the logs stream (as stdout) and in Config.BackendOutput.
+	Output interface{ Write([]byte) (int, error) }
+}
+
+// BackendSummary is a backend as Server.Backends and Config.OnChange show it.
+type BackendSummary struct {
+	// ID is the backend id.
+	ID string
+	// Key is the key the backend holds (a random "lk-…" key if none was
+	// given).
+	Key string
+	// Account, Service and Environment name the Jamsocket service it was
+	// spawned for; all empty for backends spawned through /ctrl/connect.
+	Account, Service, Environment string
+	// Status is the current status.
+	Status types.BackendStatus
+	// TerminationReason is the reason of the latest ending status, if any.
+	TerminationReason types.TerminationReason
+	// CreatedAt is when the backend was scheduled.
+	CreatedAt time.Time
+	// StartedAt is when its process or handler started; zero before.
+	StartedAt time.Time
+	// PID is the process id of a process backend (0 for handler backends
+	// and before the process started).
+	PID int
+	// Terminated is true once the backend has terminated; its status stays
+	// readable until it is forgotten.
+	Terminated bool
+	// Forgotten is true only in the OnChange call made when a terminated
+	// backend is dropped after Config.RetainTerminated.
+	Forgotten bool
+}
+
+// spawnSpec is everything a connect fixes about a backend it spawns.
+type spawnSpec struct {
+	id                    string // requested id, "" = random
+	key                   string
+	keyGiven              bool
+	tag                   string
+	account, service, env string // Jamsocket surface only
+	user                  string
+	auth                  map[string]any
+	execEnv               map[string]string
+	limits                *types.ResourceLimits
+	mount                 *types.Mount
+	maxIdle, lifetime     time.Duration
+	staticToken           bool
+}
+
+// state is one history entry with what only the authenticated views show.
+type state struct {
+	types.BackendState
+	exitCode   *int
+	lastStatus types.BackendStatus
+}
+
+// termRequest asks a backend's lifecycle goroutine to terminate it.
+type termRequest struct {
+	hard   bool
+	reason types.TerminationReason
+}
+
+// backend is the plane's record of one session backend. Its lifecycle is
+// driven by a single goroutine (run); everything else reads it under mu or
+// sends it termRequests.
+type backend struct {
+	srv         *Server
+	spec        spawnSpec
+	id          string
+	keyID       string // registry key, "" for none
+	staticToken string
+	created     time.Time
+
+	termCh chan termRequest
+	done   chan struct{} // closed when terminated
+
+	active     atomic.Int64 // proxied requests in flight (WebSockets included)
+	lastActive atomic.Int64 // unix nanoseconds of the last proxied activity
+
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+
+	mu          sync.Mutex
+	history     []state
+	changed     chan struct{} // closed and replaced on every change
+	port        int
+	pid         int
+	startedAt   time.Time
+	logs        logRing
+	tokens      []string
+	conns       map[net.Conn]struct{} // proxy connections to the backend
+	forgetTimer *time.Timer
+}
+
+func newBackend(s *Server, id, keyID string, spec spawnSpec, now time.Time) *backend {
+	b := &backend{
+		srv: s, spec: spec, id: id, keyID: keyID, created: now,
+		termCh:  make(chan termRequest),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+		conns:   map[net.Conn]struct{}{},
+		logs:    logRing{lines: make([]logLine, 0, 16)},
+	}
+	b.lastActive.Store(now.UnixNano())
+	b.initProxy()
+	return b
+}
+
+// current returns the latest state and a channel closed on the next change.
+func (b *backend) current() (state, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.history[len(b.history)-1], b.changed
+}
+
+// statesSince returns the history from index i on and a channel closed on the
+// next change.
+func (b *backend) statesSince(i int) ([]state, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i >= len(b.history) {
+		return nil, b.changed
+	}
+	return append([]state(nil), b.history[i:]...), b.changed
+}
+
+// setState appends st to the history, stamped with the current time, unless
+// it would not move the backend forward. It reports whether it did.
+func (b *backend) setState(st state) bool {
+	b.mu.Lock()
+	if n := len(b.history); n > 0 && st.Status.Rank() <= b.history[n-1].Status.Rank() {
+		b.mu.Unlock()
+		return false
+	}
+	// Times travel with millisecond precision; keep them strictly
+	// increasing at that precision, so that sorting by time keeps the order.
+	st.Time = time.Now().UTC().Truncate(time.Millisecond)
+	if n := len(b.history); n > 0 && !st.Time.After(b.history[n-1].Time) {
+		st.Time = b.history[n-1].Time.Add(time.Millisecond)
+	}
+	b.history = append(b.history, st)
+	b.notifyLocked()
+	b.mu.Unlock()
+	b.srv.changed(b, false)
+	return true
+}
+
+func (b *backend) setStatus(status types.BackendStatus) bool {
+	return b.setState(state{BackendState: types.BackendState{Status: status}})
+}
+
+func (b *backend) notifyLocked() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// terminate asks the lifecycle goroutine to terminate the backend.
+func (b *backend) terminate(hard bool, reason types.TerminationReason) error {
+	select {
+	case b.termCh <- termRequest{hard: hard, reason: reason}:
+		return nil
+	case <-b.done:
+		return ErrNotRunning
+	}
+}
+
+// touch records proxied activity now.
+func (b *backend) touch() { b.lastActive.Store(time.Now().UnixNano()) }
+
+// idleFor is how long the backend has been without proxied activity; zero
+// while a request or connection is open.
+func (b *backend) idleFor() time.Duration {
+	if b.active.Load() > 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, b.lastActive.Load()))
+}
+
+// addr is the backend's loopback address.
+func (b *backend) addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
+}
+
+// summary describes the backend for Backends and OnChange.
+func (b *backend) summary() BackendSummary {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	last := b.history[len(b.history)-1]
+	sum := BackendSummary{
+		ID: b.id, Key: b.spec.key,
+		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
+		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid,
+		Terminated: last.Status == types.StatusTerminated,
+	}
+	for i := len(b.history) - 1; i >= 0 && sum.TerminationReason == ""; i-- {
+		sum.TerminationReason = b.history[i].TerminationReason
+	}
+	return sum
+}

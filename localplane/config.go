@@ -1,0 +1,101 @@
+package localplane
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config configures a local plane. The zero Config is not usable: set either
+// Command (process backends) or Handler (in-process backends).
+type Config struct {
+	// APIAddr is where the API (Jamsocket v2 and Plane controller) listens.
+	// Default "127.0.0.1:8080"; port 0 picks a free port.
+	APIAddr string
+	// ProxyAddr is where the proxy that connection URLs point at listens.
+	// Default "127.0.0.1:9090"; port 0 picks a free port.
+	ProxyAddr string
+	// Token, if set, is the bearer token required on the control endpoints
+	// (connect, terminate, info, list, logs and every /ctrl/ route). The
+	// public status endpoints stay public.
+	Token string
+
+	// Command is the argv of the backend program, run once per backend with
+	// the environment a Plane drone gives a container (PORT and friends).
+	Command []string
+	// Dir is the working directory of Command; empty means the current one.
+	Dir string
+	// Handler, used when Command is empty, returns the http.Handler that
+	// serves one backend. It is called once per backend and served on the
+	// backend's own loopback listener.
+	Handler func(Backend) http.Handler
+
+	// StartupTimeout bounds the time from spawn to ready; a backend not ready
+	// by then is terminated with reason startuptimeout. Default 5m.
+	StartupTimeout time.Duration
+	// GracePeriod is how long a soft-terminated backend gets between SIGTERM
+	// and SIGKILL. Default 10s.
+	GracePeriod time.Duration
+	// RetainTerminated is how long a terminated backend's status and history
+	// stay readable before it is forgotten (404). Default 10m.
+	RetainTerminated time.Duration
+	// ProxyWaitTimeout is how long a proxied request that arrives before its
+	// backend is ready waits for it. Default 30s.
+	ProxyWaitTimeout time.Duration
+	// DefaultMaxIdleSeconds is the idle limit of backends spawned through the
+	// Jamsocket surface without a spawn object (the dev server uses 300). A
+	// spawn object, and the Plane surface, use their own max_idle_seconds
+	// only. 0 means no default limit.
+	DefaultMaxIdleSeconds int
+
+	// Logger receives the plane's own log records. Default: discard.
+	// Tokens and secrets are never logged.
+	Logger *slog.Logger
+	// BackendOutput, if set, is called for every line a backend writes;
+	// stream is "stdout" or "stderr". It is called from the goroutine
+	// reading that stream and must not block for long.
+	BackendOutput func(backendID, stream, line string)
+	// OnChange, if set, is called after every status change of every backend
+	// (and when a terminated backend is forgotten, with Forgotten set), so
+	// that a live view can redraw. Calls for one backend arrive in order;
+	// calls for different backends may be concurrent. It must not block for
+	// long and must not call Close.
+	OnChange func(BackendSummary)
+}
+
+// Defaults of Config.
+const (
+	DefaultAPIAddr          = "127.0.0.1:8080"
+	DefaultProxyAddr        = "127.0.0.1:9090"
+	DefaultStartupTimeout   = 5 * time.Minute
+	DefaultGracePeriod      = 10 * time.Second
+	DefaultRetainTerminated = 10 * time.Minute
+	DefaultProxyWaitTimeout = 30 * time.Second
+)
+
+// withDefaults returns cfg with its zero fields filled in, or an error if it
+// cannot run a backend.
+func (cfg Config) withDefaults() (Config, error) {
+	if len(cfg.Command) == 0 && cfg.Handler == nil {
+		return cfg, errors.New("localplane: Config needs a Command or a Handler")
+	}
+	setDefault(&cfg.APIAddr, DefaultAPIAddr)
+	setDefault(&cfg.ProxyAddr, DefaultProxyAddr)
+	setDefault(&cfg.StartupTimeout, DefaultStartupTimeout)
+	setDefault(&cfg.GracePeriod, DefaultGracePeriod)
+	setDefault(&cfg.RetainTerminated, DefaultRetainTerminated)
+	setDefault(&cfg.ProxyWaitTimeout, DefaultProxyWaitTimeout)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return cfg, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}

@@ -1,0 +1,149 @@
+package localplane
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Errors of connect, mapped onto each surface's error shape.
+var (
+	errKeyUnheld = errors.New("no backend holds the key and spawning is not allowed")
+	errKeyHeld   = errors.New("the key is held by a backend with another tag")
+	errIDTaken   = errors.New("a backend with this id already exists")
+)
+
+// connectResult is what a connect returns on either surface.
+type connectResult struct {
+	b       *backend
+	spawned bool
+	status  types.BackendStatus
+	token   string
+	secret  string // "" with a static token
+}
+
+// keyID namespaces a key: Jamsocket keys live per account, service and
+// environment, Plane keys per namespace. The NUL separator cannot occur in
+// the parts (they come from JSON strings and URL path segments, and the
+// surfaces refuse NUL).
+func jamsocketKeyID(account, service, env, key string) string {
+	return "v2\x00" + account + "\x00" + service + "\x00" + env + "\x00" + key
+}
+
+func planeKeyID(namespace, name string) string {
+	return "plane\x00" + namespace + "\x00" + name
+}
+
+// connect returns the backend holding keyID, or spawns one from spec (unless
+// noSpawn), and mints a token bound to spec.user and spec.auth. Exactly one
+// backend holds a key: the lookup and the insertion happen under one lock.
+func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectResult, error) {
+	userData := "{}"
+	if spec.auth != nil {
+		b, err := json.Marshal(spec.auth)
+		if err != nil {
+			return connectResult{}, fmt.Errorf("auth: %w", err)
+		}
+		userData = string(b)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return connectResult{}, ErrClosed
+	}
+	if b := s.byKey[keyID]; keyID != "" && b != nil {
+		if b.spec.tag != spec.tag {
+			return connectResult{}, errKeyHeld
+		}
+		res := connectResult{b: b}
+		st, _ := b.current()
+		res.status = st.Status
+		res.token, res.secret = s.grantLocked(b, spec.user, userData)
+		return res, nil
+	}
+	if noSpawn {
+		return connectResult{}, errKeyUnheld
+	}
+	id := spec.id
+	if id == "" {
+		for id == "" || s.byID[id] != nil {
+			id = randomID(14)
+		}
+	} else if s.byID[id] != nil {
+		return connectResult{}, errIDTaken
+	}
+	if !spec.keyGiven {
+		spec.key = "lk-" + randomID(14)
+	}
+	b := newBackend(s, id, keyID, spec, time.Now())
+	if spec.staticToken {
+		b.staticToken = "s." + randomToken()
+	}
+	s.byID[id] = b
+	if keyID != "" {
+		s.byKey[keyID] = b
+	}
+	b.history = []state{{BackendState: types.BackendState{Status: types.StatusScheduled, Time: b.created.UTC().Truncate(time.Millisecond)}}}
+	res := connectResult{b: b, spawned: true, status: types.StatusScheduled}
+	res.token, res.secret = s.grantLocked(b, spec.user, userData)
+	s.log.Info("backend scheduled", "backend", id, "key", spec.key)
+	go b.run()
+	return res, nil
+}
+
+// grantLocked mints a connection token (and secret) for b, or returns its
+// static token. s.mu must be held.
+func (s *Server) grantLocked(b *backend, user, userData string) (token, secret string) {
+	if b.staticToken != "" {
+		if s.byToken[b.staticToken] == nil {
+			s.byToken[b.staticToken] = &grant{b: b, userData: "{}", static: true}
+			b.mu.Lock()
+			b.tokens = append(b.tokens, b.staticToken)
+			b.mu.Unlock()
+		}
+		return b.staticToken, ""
+	}
+	token, secret = randomToken(), randomToken()
+	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret}
+	b.mu.Lock()
+	b.tokens = append(b.tokens, token)
+	b.mu.Unlock()
+	return token, secret
+}
+
+// reservedEnv reports the first name in env that a backend's environment
+// reserves, or "".
+func reservedEnv(env map[string]string) string {
+	for k := range env {
+		if k == "PORT" || k == "JAMSOCKET_SERVICE" || strings.HasPrefix(k, "SESSION_BACKEND_") {
+			return k
+		}
+	}
+	return ""
+}
+
+// validateSpec checks what both surfaces accept in a spawn configuration.
+func validateSpec(spec *spawnSpec) error {
+	if name := reservedEnv(spec.execEnv); name != "" {
+		return fmt.Errorf("executable.env may not set the reserved variable %s", name)
+	}
+	for k := range spec.execEnv {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("executable.env has an invalid variable name %q", k)
+		}
+	}
+	if spec.maxIdle < 0 || spec.lifetime < 0 {
+		return errors.New("max_idle_seconds and lifetime_limit_seconds must not be negative")
+	}
+	if len(spec.key) > 128*4 || strings.ContainsRune(spec.key, 0) {
+		return errors.New("key is too long or contains NUL")
+	}
+	if l := spec.limits; l != nil && (l.MemoryLimitBytes < 0 || l.CPUTimeLimit < 0 || l.DiskLimitBytes < 0) {
+		return errors.New("resource_limits must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+// Package localplane is a local stand-in for Jamsocket and Plane: one server,
+// in your process or in `jamsocket dev`, that speaks the HTTP API of
+// Jamsocket's dev server and of Plane's controller, and runs each session
+// backend as a local process or as an in-process http.Handler.
+//
+// # Running one
+//
+//	srv, err := localplane.New(localplane.Config{
+//		APIAddr:   "127.0.0.1:0", // free ports; read them back with APIURL/ProxyURL
+//		ProxyAddr: "127.0.0.1:0",
+//		Command:   []string{"./my-backend"}, // or Handler: func(b localplane.Backend) http.Handler {…}
+//	})
+//	if err != nil { … }
+//	if err := srv.Start(); err != nil { … }
+//	defer srv.Close()
+//
+// A command-line tool serves until a signal instead:
+//
+//	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	err := srv.ListenAndServe(ctx)
+//
+// # The API listener
+//
+// Jamsocket v2 (what the SDKs and the CLI call): POST
+// /v2/service/{account}/{service}[/{environment}]/connect, GET
+// /v2/backend/{id}/status and …/status/stream (public, CORS-enabled; the
+// stream replays the history and ends after terminated), POST
+// /v2/backend/{id}/terminate, GET /v2/backend/{id} (info with the history),
+// GET /v2/account/{account}/backends and GET /v2/backend/{id}/logs/stream.
+// Errors have Jamsocket's {"error":{message,status,code,id}} shape. Keys are
+// namespaced per account, service and environment ("default" when the path
+// has none).
+//
+// Plane's controller: POST /ctrl/connect, GET /pub/b/{id}/status and
+// …/status-stream (epoch-millisecond times, id: lines, Last-Event-ID, never
+// closed by the server), POST /ctrl/b/{id}/soft-terminate and hard-terminate,
+// GET /pub/health and /ctrl/status. Errors have Plane's {id,kind,message}
+// shape; bodies that do not decode get axum's plain-text 400, 415 or 422.
+// Keys are namespaced per Plane key namespace; a held key with another tag is
+// KeyHeld. The executable's image is ignored: the configured runner runs.
+//
+// With Config.Token set, every control endpoint (connect, terminate, info,
+// list, logs, /ctrl/*) requires "Authorization: Bearer {Token}"; status
+// endpoints and /pub/* stay public.
+//
+// # Backends
+//
+// Each connect either returns the live backend holding its key (spawned:
+// false) or spawns one. A spawned backend goes through Plane's statuses in
+// order: scheduled, loading, starting, waiting (running, its port not
+// answering yet), ready (it answers HTTP), then terminating (SIGTERM, reason
+// kept), hard-terminating (SIGKILL, after Config.GracePeriod or at once for a
+// hard terminate) and terminated. A process that exits by itself is
+// terminated with exit_error set from its exit code; one not ready within
+// Config.StartupTimeout is terminated with reason startuptimeout; the spawn's
+// max_idle_seconds (no proxied request or open connection for that long) and
+// lifetime_limit_seconds sweep it (reason swept). A terminated backend's
+// status stays readable for Config.RetainTerminated.
+//
+// Process backends (Config.Command) get the plane's environment plus what a
+// Plane drone gives a container: PORT (a free port), SESSION_BACKEND_ID,
+// SESSION_BACKEND_KEY, SESSION_BACKEND_FENCING_TOKEN,
+// SESSION_BACKEND_STATIC_TOKEN (static tokens only), JAMSOCKET_SERVICE
+// (Jamsocket surface only) and the connect's executable.env. They run in
+// their own process group, which is killed as a whole. Their stdout and
+// stderr lines feed the logs stream and Config.BackendOutput. On Linux,
+// resource_limits become rlimits (RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE);
+// elsewhere they are logged and ignored.
+//
+// Handler backends (Config.Handler) are served on their own loopback
+// listener each; Backend tells the handler who it is. Terminating one shuts
+// its server down.
+//
+// # The proxy listener
+//
+// A connection URL is ProxyURL + "/{token}/". The proxy forwards
+// /{token}/rest?q to the backend as /rest?q, HTTP and WebSocket, with
+// x-verified-username, x-verified-user-data ("{}" without auth),
+// x-verified-secret, x-verified-backend and x-verified-path set (inbound
+// x-verified-* headers are dropped), and adds x-plane-backend-id to the
+// response. Every connect mints a fresh token and secret bound to its user
+// and auth. Unknown tokens and terminating or terminated backends get 410
+// Gone; requests that arrive before ready wait up to
+// Config.ProxyWaitTimeout.
+//
+// # Shutting down
+//
+// Close hard-terminates every backend, waits for every process group to be
+// gone and closes the listeners, the streams and the proxied connections.
+// Tokens and secrets are never logged.
+package localplane

@@ -1,0 +1,19 @@
+package localplane_test
+
+import (
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// backendArg, as the first argument, makes the test binary act as a session
+// backend (see testbackend_test.go) instead of running tests.
+const backendArg = "localplane-test-backend"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == backendArg {
+		os.Exit(runTestBackend())
+	}
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,55 @@
+//go:build unix
+
+package localplane
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// setProcessGroup puts the child in its own process group, so that the
+// whole group can be signalled and nothing it starts outlives it.
+func setProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+// signalGroup sends SIGTERM or SIGKILL to the process's group, falling back to
+// the process alone.
+func signalGroup(p *os.Process, hard bool) {
+	sig := syscall.SIGTERM
+	if hard {
+		sig = syscall.SIGKILL
+	}
+	if err := syscall.Kill(-p.Pid, sig); err != nil {
+		p.Signal(sig)
+	}
+}
+
+// killGroup kills whatever is left of the process group pgid and waits,
+// briefly, until it is gone.
+func killGroup(pgid int) {
+	deadline := time.Now().Add(2 * time.Second)
+	for syscall.Kill(-pgid, syscall.SIGKILL) == nil && time.Now().Before(deadline) {
+		// Members that are not our children are reaped by init; poll until
+		// the group is empty.
+		time.Sleep(5 * time.Millisecond)
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+	}
+}
+
+// exitCode is the process's exit code, or 128+signal when a signal killed it
+// (as Docker reports it).
+func exitCode(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		return -1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}

@@ -1,0 +1,217 @@
+package localplane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The headers the proxy sets for the backend; inbound ones are removed.
+const (
+	hdrUsername = "X-Verified-Username"
+	hdrUserData = "X-Verified-User-Data"
+	hdrSecret   = "X-Verified-Secret"
+	hdrBackend  = "X-Verified-Backend"
+	hdrPath     = "X-Verified-Path"
+	hdrPlaneID  = "X-Plane-Backend-Id"
+)
+
+// serveProxy forwards /{token}/rest to the token's backend as /rest, HTTP and
+// WebSocket alike, with the x-verified-* headers set.
+func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
+	escaped := r.URL.EscapedPath()
+	token, rest, _ := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
+	if token == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	g := s.byToken[token]
+	s.mu.Unlock()
+	if g == nil {
+		w.WriteHeader(http.StatusGone)
+		return
+	}
+	b := g.b
+	w.Header().Set(hdrPlaneID, b.id)
+
+	// Every proxied request is activity; while one is open (a WebSocket
+	// included) the backend is not idle.
+	b.active.Add(1)
+	b.touch()
+	defer func() {
+		b.touch()
+		b.active.Add(-1)
+	}()
+
+	switch status := b.waitReady(r.Context(), s.cfg.ProxyWaitTimeout, s.closing); {
+	case status == types.StatusReady:
+	case status.IsEnding():
+		w.WriteHeader(http.StatusGone)
+		return
+	default:
+		w.WriteHeader(http.StatusGatewayTimeout)
+		return
+	}
+
+	out := r.Clone(r.Context())
+	if !g.static {
+		out.URL.RawPath = "/" + rest
+		out.URL.Path, _ = url.PathUnescape(out.URL.RawPath)
+	}
+	for name := range out.Header {
+		if strings.HasPrefix(strings.ToLower(name), "x-verified-") {
+			delete(out.Header, name)
+		}
+	}
+	if g.user != "" {
+		out.Header.Set(hdrUsername, g.user)
+	}
+	out.Header.Set(hdrUserData, g.userData)
+	if g.secret != "" {
+		out.Header.Set(hdrSecret, g.secret)
+	}
+	out.Header.Set(hdrBackend, b.id)
+	out.Header.Set(hdrPath, escaped)
+	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+}
+
+// hijackTracker registers the client connection of a protocol switch
+// (WebSocket) with the backend, so that it is cut when the backend ends;
+// http.Server does not close hijacked connections itself.
+type hijackTracker struct {
+	http.ResponseWriter
+	b *backend
+}
+
+// Unwrap lets http.ResponseController reach the real writer (for Flush).
+func (h *hijackTracker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+func (h *hijackTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := h.b.trackConn(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tc, brw, nil
+}
+
+// waitReady waits until the backend is ready or ending, the timeout passes,
+// ctx is done or the server closes; it returns the status it saw last.
+func (b *backend) waitReady(ctx context.Context, timeout time.Duration, closing <-chan struct{}) types.BackendStatus {
+	var timer <-chan time.Time
+	for {
+		st, changed := b.current()
+		if st.Status == types.StatusReady || st.Status.IsEnding() {
+			return st.Status
+		}
+		if timer == nil {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-changed:
+		case <-timer:
+			return st.Status
+		case <-ctx.Done():
+			return st.Status
+		case <-closing:
+			return types.StatusTerminating
+		}
+	}
+}
+
+// initProxy gives the backend its own reverse proxy and transport, whose
+// connections it tracks so that they can all be cut when it terminates.
+func (b *backend) initProxy() {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	b.transport = &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, b.addr())
+			if err != nil {
+				return nil, err
+			}
+			return b.trackConn(c)
+		},
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	b.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = "backend" // the transport dials the backend's address
+			pr.SetXForwarded()
+		},
+		Transport:     b.transport,
+		FlushInterval: -1, // stream responses (SSE from backends) as they come
+		ModifyResponse: func(resp *http.Response) error {
+			h := resp.Header
+			if h.Get("Access-Control-Allow-Origin") == "" {
+				h.Set("Access-Control-Allow-Origin", "*")
+				h.Set("Access-Control-Allow-Methods", "*")
+				h.Set("Access-Control-Allow-Headers", "*, Authorization")
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			b.srv.log.Debug("proxy error", "backend", b.id, "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+}
+
+// trackedConn is a proxied connection of a backend (to it, or a hijacked
+// one from a client), forgotten when closed.
+type trackedConn struct {
+	net.Conn
+	b *backend
+}
+
+func (c *trackedConn) Close() error {
+	c.b.mu.Lock()
+	delete(c.b.conns, c.Conn)
+	c.b.mu.Unlock()
+	return c.Conn.Close()
+}
+
+var errBackendGone = errors.New("backend terminated")
+
+func (b *backend) trackConn(c net.Conn) (net.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conns == nil { // closeProxy ran
+		c.Close()
+		return nil, errBackendGone
+	}
+	b.conns[c] = struct{}{}
+	return &trackedConn{Conn: c, b: b}, nil
+}
+
+// closeProxy cuts every proxy connection to a terminated backend, which ends
+// proxied WebSockets.
+func (b *backend) closeProxy() {
+	b.mu.Lock()
+	conns := b.conns
+	b.conns = nil
+	b.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+	b.transport.CloseIdleConnections()
+}

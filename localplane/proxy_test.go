@@ -1,0 +1,121 @@
+package localplane_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+func dialWS(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), nil)
+	require.NoError(t, err)
+	assert.NotEmpty(t, resp.Header.Get("X-Plane-Backend-Id"))
+	return c
+}
+
+func TestProxy(t *testing.T) {
+	for name, cfg := range map[string]localplane.Config{
+		"handler": {},
+		"process": {Command: processCommand()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := startPlane(t, cfg)
+			res := p.connect(map[string]any{
+				"key": "k1", "user": "ann", "auth": map[string]any{"role": "editor"},
+				"spawn": map[string]any{"executable": map[string]any{"env": map[string]string{"FOO": "bar"}}},
+			})
+			// Sent before ready: the proxy waits.
+			code, body, hdr := get(t, res.URL+"some/path?q=1&r=%2F",
+				"X-Verified-Username", "mallory", "X-Verified-Evil", "1", "X-Test", "kept")
+			require.Equal(t, http.StatusOK, code, string(body))
+			assert.Equal(t, res.BackendID, hdr.Get("X-Plane-Backend-Id"))
+			assert.Equal(t, "*", hdr.Get("Access-Control-Allow-Origin"))
+			var e echoed
+			require.NoError(t, json.Unmarshal(body, &e))
+			assert.Equal(t, "/some/path", e.Path)
+			assert.Equal(t, "q=1&r=%2F", e.Query)
+			assert.Equal(t, map[string]string{
+				"x-verified-username":  "ann",
+				"x-verified-user-data": `{"role":"editor"}`,
+				"x-verified-secret":    res.SecretToken,
+				"x-verified-backend":   res.BackendID,
+				"x-verified-path":      "/" + res.Token + "/some/path",
+				"x-test":               "kept",
+			}, e.Headers)
+			assert.Equal(t, "bar", e.Env["FOO"])
+			assert.Equal(t, res.BackendID, e.Env["SESSION_BACKEND_ID"])
+			assert.Equal(t, "k1", e.Env["SESSION_BACKEND_KEY"])
+			assert.Equal(t, "svc", e.Env["JAMSOCKET_SERVICE"])
+			assert.NotContains(t, e.Env, "SESSION_BACKEND_STATIC_TOKEN")
+			fencing, err := strconv.ParseInt(e.Env["SESSION_BACKEND_FENCING_TOKEN"], 10, 64)
+			require.NoError(t, err)
+			assert.InDelta(t, time.Now().UnixMilli(), fencing, 60e3)
+			port, err := strconv.Atoi(e.Env["PORT"])
+			require.NoError(t, err)
+			assert.Positive(t, port)
+
+			// A second connect has its own token and identity; no auth is {}.
+			other := p.connect(map[string]any{"key": "k1"})
+			assert.False(t, other.Spawned)
+			assert.NotEqual(t, res.Token, other.Token)
+			code, body, _ = get(t, strings.TrimSuffix(other.URL, "/"))
+			require.Equal(t, http.StatusOK, code)
+			e = echoed{}
+			require.NoError(t, json.Unmarshal(body, &e))
+			assert.Equal(t, "/", e.Path, "/{token} without a slash is /")
+			assert.Equal(t, "{}", e.Headers["x-verified-user-data"])
+			assert.NotContains(t, e.Headers, "x-verified-username")
+			assert.Equal(t, other.SecretToken, e.Headers["x-verified-secret"])
+
+			// WebSocket echo.
+			ws := dialWS(t, res.URL+"ws")
+			defer ws.CloseNow()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte("hi")))
+			_, msg, err := ws.Read(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "echo: hi", string(msg))
+
+			// Terminating the backend ends the WebSocket and the tokens.
+			require.NoError(t, p.Terminate(res.BackendID, true))
+			_, _, err = ws.Read(ctx)
+			assert.Error(t, err)
+			require.Eventually(t, func() bool {
+				code, _, _ := get(t, res.URL)
+				return code == http.StatusGone
+			}, 10*time.Second, 10*time.Millisecond)
+		})
+	}
+}
+
+func TestProxyUnknownToken(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	code, body, _ := get(t, p.ProxyURL()+"/nosuchtoken/x")
+	assert.Equal(t, http.StatusGone, code)
+	assert.Empty(t, body)
+	code, _, _ = get(t, p.ProxyURL()+"/")
+	assert.Equal(t, http.StatusBadRequest, code)
+}
+
+func TestProxyWaitTimeout(t *testing.T) {
+	p := startPlane(t, localplane.Config{Command: processCommand(), ProxyWaitTimeout: 200e6})
+	res := p.connect(map[string]any{"spawn": map[string]any{
+		"executable": map[string]any{"env": map[string]string{"LOCALPLANE_TEST_BACKEND": "nolisten"}},
+	}})
+	code, _, _ := get(t, res.URL)
+	assert.Equal(t, http.StatusGatewayTimeout, code)
+}

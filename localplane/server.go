@@ -1,0 +1,289 @@
+package localplane
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Server is a local plane: an API listener speaking Jamsocket's v2 API and
+// Plane's controller API, a proxy listener that connection URLs point at, and
+// the backends they run. Create one with New.
+type Server struct {
+	cfg         Config
+	log         *slog.Logger
+	runner      runner
+	probeClient *http.Client
+	keepAlive   time.Duration // SSE keep-alive interval
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	byID     map[string]*backend
+	byKey    map[string]*backend
+	byToken  map[string]*grant
+	apiLn    net.Listener
+	proxyLn  net.Listener
+	apiSrv   *http.Server
+	proxySrv *http.Server
+
+	closing   chan struct{} // closed when Close begins; ends every stream
+	serving   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// grant is what a connection token stands for: a backend, and the identity
+// the connect bound to it.
+type grant struct {
+	b        *backend
+	user     string
+	userData string // JSON of auth, "{}" when none
+	secret   string
+	static   bool // a static token: the path is forwarded unchanged
+}
+
+// keepAliveInterval is how often SSE streams send a keep-alive comment.
+const keepAliveInterval = 15 * time.Second
+
+// New returns a server for cfg, not yet listening; call Start or
+// ListenAndServe.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		keepAlive: keepAliveInterval,
+		probeClient: &http.Client{
+			Timeout:   2 * time.Second,
+			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		},
+		byID:    map[string]*backend{},
+		byKey:   map[string]*backend{},
+		byToken: map[string]*grant{},
+		closing: make(chan struct{}),
+	}
+	if len(cfg.Command) > 0 {
+		s.runner = processRunner{argv: cfg.Command, dir: cfg.Dir}
+	} else {
+		s.runner = handlerRunner{newHandler: cfg.Handler}
+	}
+	return s, nil
+}
+
+// Start binds the API and proxy listeners and serves them in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.started {
+		return errors.New("localplane: already started")
+	}
+	apiLn, err := net.Listen("tcp", s.cfg.APIAddr)
+	if err != nil {
+		return err
+	}
+	proxyLn, err := net.Listen("tcp", s.cfg.ProxyAddr)
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	s.started = true
+	s.apiLn, s.proxyLn = apiLn, proxyLn
+	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 30 * time.Second}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second}
+	for _, srv := range []struct {
+		s  *http.Server
+		ln net.Listener
+	}{{s.apiSrv, apiLn}, {s.proxySrv, proxyLn}} {
+		s.serving.Go(func() {
+			if err := srv.s.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("serve", "addr", srv.ln.Addr().String(), "err", err)
+			}
+		})
+	}
+	s.log.Info("local plane listening", "api", s.urlOf(apiLn), "proxy", s.urlOf(proxyLn))
+	return nil
+}
+
+// ListenAndServe starts the server, serves until ctx is done, then closes it.
+// Callers wire SIGINT and SIGTERM through signal.NotifyContext.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// Close hard-terminates every backend, waits until every backend process
+// (and its process group) is gone, and closes both listeners and every open
+// connection and stream. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.closing)
+		all := make([]*backend, 0, len(s.byID))
+		for _, b := range s.byID {
+			all = append(all, b)
+		}
+		s.mu.Unlock()
+
+		for _, b := range all {
+			b.terminate(true, types.ReasonExternal) // ErrNotRunning is fine
+		}
+		for _, b := range all {
+			<-b.done
+			b.mu.Lock()
+			if b.forgetTimer != nil {
+				b.forgetTimer.Stop()
+			}
+			b.mu.Unlock()
+		}
+		if s.apiSrv != nil {
+			s.closeErr = errors.Join(s.apiSrv.Close(), s.proxySrv.Close())
+		}
+		s.serving.Wait()
+		s.probeClient.CloseIdleConnections()
+	})
+	return s.closeErr
+}
+
+// APIURL is the base URL of the API listener, e.g. "http://127.0.0.1:8080";
+// empty before Start.
+func (s *Server) APIURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urlOf(s.apiLn)
+}
+
+// ProxyURL is the base URL of the proxy listener, e.g.
+// "http://127.0.0.1:9090"; connection URLs are ProxyURL + "/{token}/". Empty
+// before Start.
+func (s *Server) ProxyURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urlOf(s.proxyLn)
+}
+
+// urlOf is the http URL of a listener, with an unspecified host (":8080")
+// shown as 127.0.0.1 so that the URL can be dialled.
+func (s *Server) urlOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	a := ln.Addr().(*net.TCPAddr)
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Backends lists every live backend and every terminated one still retained,
+// oldest first.
+func (s *Server) Backends() []BackendSummary {
+	s.mu.Lock()
+	all := make([]*backend, 0, len(s.byID))
+	for _, b := range s.byID {
+		all = append(all, b)
+	}
+	s.mu.Unlock()
+	out := make([]BackendSummary, 0, len(all))
+	for _, b := range all {
+		out = append(out, b.summary())
+	}
+	slices.SortFunc(out, func(a, b BackendSummary) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// Backend returns the summary of one backend, if it is known.
+func (s *Server) Backend(id string) (BackendSummary, bool) {
+	b := s.lookup(id)
+	if b == nil {
+		return BackendSummary{}, false
+	}
+	return b.summary(), true
+}
+
+// Terminate terminates a backend with reason external: soft (SIGTERM, then
+// SIGKILL after the grace period) or hard (SIGKILL). It returns as soon as
+// the request is accepted; watch the status for terminated. Errors:
+// ErrNotFound, ErrNotRunning.
+func (s *Server) Terminate(id string, hard bool) error {
+	b := s.lookup(id)
+	if b == nil {
+		return ErrNotFound
+	}
+	return b.terminate(hard, types.ReasonExternal)
+}
+
+func (s *Server) lookup(id string) *backend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
+// changed reports a backend's change to Config.OnChange.
+func (s *Server) changed(b *backend, forgotten bool) {
+	if s.cfg.OnChange == nil {
+		return
+	}
+	sum := b.summary()
+	sum.Forgotten = forgotten
+	s.cfg.OnChange(sum)
+}
+
+// finished runs when a backend's lifecycle ends: the key is released, proxy
+// connections to it are cut, and it is forgotten after RetainTerminated.
+func (s *Server) finished(b *backend) {
+	s.mu.Lock()
+	if b.keyID != "" && s.byKey[b.keyID] == b {
+		delete(s.byKey, b.keyID)
+	}
+	closed := s.closed
+	s.mu.Unlock()
+	b.closeProxy()
+	if !closed {
+		b.mu.Lock()
+		b.forgetTimer = time.AfterFunc(s.cfg.RetainTerminated, func() { s.forget(b) })
+		b.mu.Unlock()
+	}
+	close(b.done) // after forgetTimer is set, so that Close can stop it
+}
+
+// forget drops a terminated backend and its tokens.
+func (s *Server) forget(b *backend) {
+	s.mu.Lock()
+	if s.byID[b.id] == b {
+		delete(s.byID, b.id)
+	}
+	b.mu.Lock()
+	for _, t := range b.tokens {
+		delete(s.byToken, t)
+	}
+	b.tokens = nil
+	b.mu.Unlock()
+	s.mu.Unlock()
+	s.changed(b, true)
+}

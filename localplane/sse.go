@@ -1,0 +1,112 @@
+package localplane
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// sseEvent is one server-sent event: data (one line) and an optional id.
+type sseEvent struct {
+	data []byte
+	id   string
+}
+
+// pollFunc returns the events available since the last call, a channel that
+// is closed when more may be available (nil: none will be), and whether the
+// stream is complete after these events.
+type pollFunc func() (events []sseEvent, wake <-chan struct{}, done bool)
+
+// streamEvents answers r with a text/event-stream fed by poll. It sends a
+// keep-alive comment (":\n\n") after every keep-alive interval of silence and
+// returns when poll says done, the client goes away or the server closes.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollFunc) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	keepAlive := time.NewTimer(s.keepAlive)
+	defer keepAlive.Stop()
+	var buf bytes.Buffer
+	for {
+		events, wake, done := poll()
+		if len(events) > 0 {
+			buf.Reset()
+			for _, ev := range events {
+				buf.WriteString("data: ")
+				buf.Write(ev.data)
+				buf.WriteByte('\n')
+				if ev.id != "" {
+					buf.WriteString("id: ")
+					buf.WriteString(ev.id)
+					buf.WriteByte('\n')
+				}
+				buf.WriteByte('\n')
+			}
+			if _, err := w.Write(buf.Bytes()); err != nil || rc.Flush() != nil {
+				return
+			}
+			keepAlive.Reset(s.keepAlive)
+		}
+		if done {
+			return
+		}
+		select {
+		case <-wake:
+		case <-keepAlive.C:
+			if _, err := w.Write([]byte(":\n\n")); err != nil || rc.Flush() != nil {
+				return
+			}
+			keepAlive.Reset(s.keepAlive)
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// statusEvents is a pollFunc over a backend's status history, rendering each
+// entry with render (nil skips it) and, if endOnTerminated, completing after
+// terminated.
+func statusEvents(b *backend, endOnTerminated bool, render func(state) *sseEvent) pollFunc {
+	next := 0
+	return func() ([]sseEvent, <-chan struct{}, bool) {
+		states, wake := b.statesSince(next)
+		next += len(states)
+		var events []sseEvent
+		done := false
+		for _, st := range states {
+			if ev := render(st); ev != nil {
+				events = append(events, *ev)
+			}
+			if endOnTerminated && st.Status.IsTerminal() {
+				done = true
+			}
+		}
+		return events, wake, done
+	}
+}
+
+// logEvents is a pollFunc over a backend's output lines, complete once the
+// backend has terminated and every kept line was sent.
+func logEvents(b *backend) pollFunc {
+	var next uint64
+	return func() ([]sseEvent, <-chan struct{}, bool) {
+		lines, ended, wake := b.logsSince(next)
+		events := make([]sseEvent, 0, len(lines))
+		for _, l := range lines {
+			// A CR would end the data line early; lines keep everything else.
+			events = append(events, sseEvent{data: []byte(strings.ReplaceAll(l.text, "\r", ""))})
+			next = l.seq + 1
+		}
+		return events, wake, ended
+	}
+}

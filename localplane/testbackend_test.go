@@ -1,0 +1,118 @@
+package localplane_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// runTestBackend is the session backend the process tests run: the test
+// binary itself, re-executed. LOCALPLANE_TEST_BACKEND picks the behaviour:
+//
+//	serve       (default) serve echoHandler on $PORT; exit 0 on SIGTERM
+//	ignoreterm  serve, but ignore SIGTERM
+//	nolisten    never listen; wait to be killed
+//	grandchild  serve, after starting a "nolisten" child of its own
+func runTestBackend() int {
+	mode := os.Getenv("LOCALPLANE_TEST_BACKEND")
+	fmt.Println("backend starting mode=" + mode)
+	fmt.Fprintln(os.Stderr, "a line on stderr")
+	switch mode {
+	case "nolisten":
+		select {}
+	case "ignoreterm":
+		signal.Ignore(syscall.SIGTERM)
+	case "grandchild":
+		cmd := exec.Command(os.Args[0], backendArg)
+		cmd.Env = append(os.Environ(), "LOCALPLANE_TEST_BACKEND=nolisten")
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("grandchild pid=%d\n", cmd.Process.Pid)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("listening")
+	srv := &http.Server{Handler: echoHandler(nil)}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		fmt.Println("got SIGTERM")
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	srv.Serve(ln)
+	return 0
+}
+
+// echoed is what echoHandler answers: what the backend saw.
+type echoed struct {
+	Path    string            `json:"path"`
+	Query   string            `json:"query"`
+	Headers map[string]string `json:"headers"`
+	Env     map[string]string `json:"env"`
+	PID     int               `json:"pid"`
+}
+
+// echoHandler reports the request, serves a WebSocket echo on /ws and exits
+// the process with code 3 on /crash. env, if nil, is read from the process.
+func echoHandler(env map[string]string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("crashing")
+		os.Exit(3)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e := echoed{Path: r.URL.Path, Query: r.URL.RawQuery, Headers: map[string]string{}, Env: map[string]string{}, PID: os.Getpid()}
+		for name := range r.Header {
+			if l := strings.ToLower(name); strings.HasPrefix(l, "x-verified-") || strings.HasPrefix(l, "x-test") {
+				e.Headers[l] = strings.Join(r.Header.Values(name), ",")
+			}
+		}
+		for _, k := range []string{"PORT", "SESSION_BACKEND_ID", "SESSION_BACKEND_KEY", "SESSION_BACKEND_FENCING_TOKEN",
+			"SESSION_BACKEND_STATIC_TOKEN", "JAMSOCKET_SERVICE", "FOO"} {
+			if env != nil {
+				if v, ok := env[k]; ok {
+					e.Env[k] = v
+				}
+			} else if v, ok := os.LookupEnv(k); ok {
+				e.Env[k] = v
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(e)
+	})
+	return mux
+}
