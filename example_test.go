@@ -1,0 +1,118 @@
+package jamsocket_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/jamsockettest"
+)
+
+// The examples run against a real local plane started in-process by
+// jamsockettest; against Jamsocket, make the client with jamsocket.New or
+// jamsocket.FromEnv instead.
+
+func ExampleClient_Spawn() {
+	srv, err := jamsockettest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	client := srv.Client
+	ctx := context.Background()
+
+	// A key makes Spawn get-or-create: the second call joins the first
+	// backend instead of spawning another.
+	first, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+	if err != nil {
+		panic(err)
+	}
+	second, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "bob"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("first spawned:", first.Spawned, "status:", first.Status)
+	fmt.Println("second spawned:", second.Spawned, "same backend:", second.BackendID == first.BackendID)
+	fmt.Println("each gets its own token:", second.Token != first.Token)
+	// Output:
+	// first spawned: true status: scheduled
+	// second spawned: false same backend: true
+	// each gets its own token: true
+}
+
+func ExampleClient_WaitReady() {
+	srv, err := jamsockettest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	client := srv.Client
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	conn, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+	if err != nil {
+		panic(err)
+	}
+	state, err := client.WaitReady(ctx, conn.BackendID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("status:", state.Status)
+
+	// The connection URL reaches the backend through the proxy, which tells
+	// it who is calling.
+	resp, err := http.Get(conn.URL + "hello")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var seen jamsockettest.EchoResponse
+	if err := json.NewDecoder(resp.Body).Decode(&seen); err != nil {
+		panic(err)
+	}
+	fmt.Println("backend saw path:", seen.Path, "user:", seen.Verified["x-verified-username"])
+	// Output:
+	// status: ready
+	// backend saw path: /hello user: alice
+}
+
+func ExampleClient_StatusStream() {
+	srv, err := jamsockettest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	client := srv.Client
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	conn, err := client.Spawn(ctx, nil)
+	if err != nil {
+		panic(err)
+	}
+	// The stream replays the history, then follows each change; it ends by
+	// itself after terminated.
+	for state, err := range client.StatusStream(ctx, conn.BackendID) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(state.Status)
+		if state.Status == jamsocket.StatusReady {
+			if err := client.Terminate(ctx, conn.BackendID, &jamsocket.TerminateOptions{Hard: true}); err != nil {
+				panic(err)
+			}
+		}
+	}
+	// Output:
+	// scheduled
+	// loading
+	// starting
+	// waiting
+	// ready
+	// hard-terminating
+	// terminated
+}

@@ -1,0 +1,178 @@
+// Package jamsockettest runs a real local plane inside a test, in the spirit
+// of net/http/httptest: NewServer starts one on free ports, with your session
+// backend as an in-process handler (or a command), and hands back a Client
+// configured for it. Everything is torn down when the test ends.
+//
+//	func TestEditor(t *testing.T) {
+//		srv := jamsockettest.NewServer(t, nil) // backends answer with jamsockettest.Echo
+//		conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"})
+//		…
+//	}
+//
+// The plane is the real thing (package localplane), not a mock: statuses
+// move through the real lifecycle, the proxy passes real requests and
+// WebSockets with the verified headers, and keys, idle and lifetime limits,
+// and termination behave as on Jamsocket.
+package jamsockettest
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+// Options adjust NewServer. The zero value (or nil) serves Echo backends to
+// a Client of the Jamsocket surface.
+type Options struct {
+	// Handler serves each backend in-process; Echo when both Handler and
+	// Command are empty.
+	Handler func(localplane.Backend) http.Handler
+	// Command runs each backend as a process instead (see
+	// localplane.Config.Command).
+	Command []string
+	// Token is the API token the plane demands and the Client sends;
+	// "test-token" when empty.
+	Token string
+	// Plane makes Client speak Plane's controller API (jamsocket.NewPlane)
+	// instead of Jamsocket's.
+	Plane bool
+	// Configure, if set, adjusts the plane's configuration last (startup
+	// timeout, grace period, logger, …).
+	Configure func(*localplane.Config)
+	// ClientOptions are passed to the Client.
+	ClientOptions []jamsocket.Option
+}
+
+// Server is a running local plane and a Client for it.
+type Server struct {
+	// Plane is the running local plane.
+	Plane *localplane.Server
+	// Client is configured for Plane, with the token.
+	Client *jamsocket.Client
+	// APIURL and ProxyURL are the plane's two listeners.
+	APIURL, ProxyURL string
+
+	token string
+	plane bool
+}
+
+// Test identities the Jamsocket-surface Client uses.
+const (
+	Account = "test-account"
+	Service = "test-service"
+)
+
+// NewServer starts a local plane on free loopback ports and registers its
+// Close with t.Cleanup. It fails the test if the plane cannot start.
+func NewServer(t testing.TB, opts *Options) *Server {
+	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatalf("jamsockettest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("jamsockettest: closing the local plane: %v", err)
+		}
+	})
+	return s
+}
+
+// Start is NewServer for code without a testing.TB (examples, programs): the
+// caller must Close the server.
+func Start(opts *Options) (*Server, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	token := opts.Token
+	if token == "" {
+		token = "test-token"
+	}
+	cfg := localplane.Config{
+		APIAddr:   "127.0.0.1:0",
+		ProxyAddr: "127.0.0.1:0",
+		Token:     token,
+		Command:   opts.Command,
+		Handler:   opts.Handler,
+		Logger:    slog.New(slog.DiscardHandler),
+	}
+	if cfg.Handler == nil && len(cfg.Command) == 0 {
+		cfg.Handler = Echo
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	plane, err := localplane.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := plane.Start(); err != nil {
+		return nil, fmt.Errorf("starting the local plane: %w", err)
+	}
+	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), token: token, plane: opts.Plane}
+	if s.Client, err = s.NewClient(opts.ClientOptions...); err != nil {
+		_ = plane.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewClient returns another Client for the plane, with other options.
+func (s *Server) NewClient(opts ...jamsocket.Option) (*jamsocket.Client, error) {
+	if s.plane {
+		return jamsocket.NewPlane(jamsocket.PlaneConfig{
+			ControllerURL: s.APIURL, Token: s.token,
+			Executable: jamsocket.PlaneExecutable{Image: "jamsockettest"},
+		}, opts...)
+	}
+	return jamsocket.New(jamsocket.Config{
+		Account: Account, Service: Service, Token: s.token, APIURL: s.APIURL,
+	}, opts...)
+}
+
+// Terminate stops a backend from outside, as an operator or a crash would,
+// without going through the API.
+func (s *Server) Terminate(backendID string, hard bool) error {
+	return s.Plane.Terminate(backendID, hard)
+}
+
+// Backends lists every backend the plane knows, live or recently terminated.
+func (s *Server) Backends() []localplane.BackendSummary { return s.Plane.Backends() }
+
+// Close terminates every backend, waits for their processes to be gone, and
+// stops the plane. NewServer registers it with t.Cleanup; calling it earlier
+// is fine.
+func (s *Server) Close() error { return s.Plane.Close() }
+
+// EchoResponse is what an Echo backend answers: who it is and what the
+// proxy told it about the caller.
+type EchoResponse struct {
+	BackendID string `json:"backend_id"`
+	Key       string `json:"key"`
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	// Verified holds the x-verified-* headers the backend received, by
+	// lower-case name.
+	Verified map[string]string `json:"verified"`
+}
+
+// Echo is a session backend that answers every request with an
+// EchoResponse in JSON.
+func Echo(b localplane.Backend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp := EchoResponse{BackendID: b.ID, Key: b.Key, Method: r.Method, Path: r.URL.RequestURI(), Verified: map[string]string{}}
+		for name, values := range r.Header {
+			if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-verified-") {
+				resp.Verified[lower] = strings.Join(values, ",")
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+}
