@@ -61,8 +61,11 @@ async function streamStatuses(backendID, until) {
   const seen = [];
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of res.body) {
-    buffer += decoder.decode(chunk, { stream: true });
+  const reader = res.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
     let end;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const event = buffer.slice(0, end);
@@ -73,7 +76,7 @@ async function streamStatuses(backendID, until) {
         check(`stream event ${state.status} passes isBackendState`, isBackendState(state), state);
         seen.push(state.status);
         if (state.status === until) {
-          await res.body.cancel();
+          await reader.cancel();
           return seen;
         }
       }

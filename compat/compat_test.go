@@ -1,0 +1,91 @@
+// Package compat_test runs official Jamsocket client code, unchanged, against
+// the local plane: the `jamsocket` npm CLI and the @jamsocket/types
+// validators (see check.mjs). It needs Node.js and `npm ci` in this
+// directory, which .ci/run does; elsewhere the test is skipped.
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+const backendGreeting = "compat backend up"
+
+func TestMain(m *testing.M) {
+	// The local plane runs this test binary again as the session backend.
+	if os.Getenv("SESSION_BACKEND_ID") != "" {
+		serveBackend()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func serveBackend() {
+	fmt.Println(backendGreeting)
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), ReadHeaderTimeout: time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	_ = srv.ListenAndServe()
+}
+
+type checkResult struct {
+	OK     bool     `json:"ok"`
+	Checks []string `json:"checks"`
+	Error  string   `json:"error"`
+}
+
+func TestOfficialClientsAgainstLocalPlane(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed; .ci/run installs it")
+	}
+	if _, err := os.Stat(filepath.Join("node_modules", "jamsocket", "bin", "run")); err != nil {
+		t.Skip("compat/node_modules is missing: run `npm ci` in compat/ (.ci/run does)")
+	}
+	const token = "compat-token"
+	plane, err := localplane.New(localplane.Config{
+		APIAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", Token: token,
+		Command: []string{os.Args[0], "-test.run=^$"},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	require.NoError(t, plane.Start())
+	t.Cleanup(func() { require.NoError(t, plane.Close()) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "check.mjs", plane.APIURL(), "compat-account", "compat-service", token, backendGreeting)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var result checkResult
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &result), "check.mjs output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	require.True(t, result.OK, "official client failed: %s\npassed before: %v\nstderr:\n%s", result.Error, result.Checks, stderr.String())
+	require.NoError(t, runErr)
+	require.GreaterOrEqual(t, len(result.Checks), 20, "checks run: %v", result.Checks)
+	t.Logf("official clients passed %d checks", len(result.Checks))
+}
