@@ -267,9 +267,18 @@ func TestBackendRetriedAfter503(t *testing.T) {
 	c, mock := newMockClient(t)
 	mock.RegisterResponder(http.MethodGet, testAPI+"/v2/backend/b1",
 		sequence(
-			func(req *http.Request) *http.Response { r, _ := jsonResponder(t, http.StatusServiceUnavailable, "busy")(req); return r },
-			func(req *http.Request) *http.Response { r, _ := jsonResponder(t, http.StatusServiceUnavailable, "busy")(req); return r },
-			func(req *http.Request) *http.Response { r, _ := jsonResponder(t, http.StatusOK, `{"id":"b1","statuses":[]}`)(req); return r },
+			func(req *http.Request) *http.Response {
+				r, _ := jsonResponder(t, http.StatusServiceUnavailable, "busy")(req)
+				return r
+			},
+			func(req *http.Request) *http.Response {
+				r, _ := jsonResponder(t, http.StatusServiceUnavailable, "busy")(req)
+				return r
+			},
+			func(req *http.Request) *http.Response {
+				r, _ := jsonResponder(t, http.StatusOK, `{"id":"b1","statuses":[]}`)(req)
+				return r
+			},
 		))
 	info, err := c.Backend(t.Context(), "b1")
 	require.NoError(t, err)

@@ -62,11 +62,11 @@ func (s V2State) BackendState() BackendState {
 
 // BackendInfo describes one backend: the answer of GET /v2/backend/{id}.
 type BackendInfo struct {
-	ID              string    `json:"id"`
-	CreatedAt       time.Time `json:"created_at"`
-	ServiceName     string    `json:"service_name"`
-	ClusterName     string    `json:"cluster_name"`
-	AccountName     string    `json:"account_name"`
+	ID          string    `json:"id"`
+	CreatedAt   time.Time `json:"created_at"`
+	ServiceName string    `json:"service_name"`
+	ClusterName string    `json:"cluster_name"`
+	AccountName string    `json:"account_name"`
 	// Statuses is the backend's whole status history. The Client sorts it by
 	// time, oldest first.
 	Statuses    []V2State `json:"statuses"`
