@@ -89,6 +89,11 @@ func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
 // numbers lines without an order, may repeat lines; a new line identical to
 // the last ones yielded, right after a reconnect, is shown only once a
 // later line tells it apart from a replay.
+//
+// A connection that ends, or idles past the stream policy's IdleTimeout,
+// without a new line counts as a failed reconnect: a backend that stays
+// silent through more than StreamPolicy.MaxReconnects such ends in a row
+// ends the stream with a *StreamError. Range over Logs again to go on.
 func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error] {
 	return func(yield func(LogLine, error) bool) {
 		if c.plane != nil {
