@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
 const (
@@ -609,4 +611,51 @@ func TestLogLineJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"text":"hi"}`, string(b))
 	assert.False(t, strings.Contains(string(b), "id"))
+}
+
+// TestBackendsAgainstLocalPlane runs Backend, ListBackends and Logs against
+// the local plane, end to end.
+func TestBackendsAgainstLocalPlane(t *testing.T) {
+	srv, err := localplane.New(localplane.Config{
+		APIAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", Token: testToken,
+		StartupTimeout: 20 * time.Second, GracePeriod: 5 * time.Second,
+		Handler: func(b localplane.Backend) http.Handler {
+			fmt.Fprintf(b.Output, "one\ntwo\n")
+			return http.NotFoundHandler()
+		},
+	})
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	defer func() { assert.NoError(t, srv.Close()) }()
+	c, err := jamsocket.New(jamsocket.Config{Account: "acct", Service: "svc", Token: testToken, APIURL: srv.APIURL()})
+	require.NoError(t, err)
+	ctx := t.Context()
+
+	resp, err := c.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc"})
+	require.NoError(t, err)
+	_, err = c.WaitReady(ctx, resp.BackendID)
+	require.NoError(t, err)
+
+	info, err := c.Backend(ctx, resp.BackendID)
+	require.NoError(t, err)
+	assert.Equal(t, "doc", info.Key)
+	assert.Equal(t, "svc", info.ServiceName)
+	assert.Equal(t, jamsocket.StatusReady, info.LastState().Status)
+	assert.True(t, slices.IsSortedFunc(info.Statuses, func(a, b jamsocket.V2State) int { return a.Time.Compare(b.Time) }))
+
+	list, err := c.ListBackends(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, resp.BackendID, list[0].ID)
+
+	_, err = c.Backend(ctx, "nosuchbackend00")
+	assert.ErrorIs(t, err, jamsocket.ErrNotFound)
+
+	require.NoError(t, c.Terminate(ctx, resp.BackendID, &jamsocket.TerminateOptions{Hard: true}))
+	var lines []string
+	for line, err := range c.Logs(ctx, resp.BackendID) {
+		require.NoError(t, err)
+		lines = append(lines, line.Text)
+	}
+	assert.Equal(t, []string{"one", "two"}, lines, "the stream ends once the backend has terminated")
 }
