@@ -35,6 +35,9 @@ type eventStream[T any] struct {
 	// complete, if set, is asked when a connection ends cleanly whether the
 	// stream is complete (a log stream ends when its backend does).
 	complete func(ctx context.Context) bool
+	// onConnect, if set, is called each time a connection opens, before its
+	// first event (the log stream restarts its dedupe there).
+	onConnect func()
 }
 
 // outcome of one connection.
@@ -90,6 +93,9 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 		return dropped, false, err
 	}
 	defer resp.Body.Close()
+	if s.onConnect != nil {
+		s.onConnect()
+	}
 
 	idle := time.AfterFunc(c.opts.stream.IdleTimeout, func() { cancel(errIdle) })
 	defer idle.Stop()

@@ -1,0 +1,359 @@
+package jamsocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"iter"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/retry"
+	"github.com/jamsocket-go/jamsocket/internal/sse"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The wire types of the backend endpoints, re-exported from package types.
+type (
+	// BackendInfo describes one backend; see types.BackendInfo.
+	BackendInfo = types.BackendInfo
+	// V2State is one entry of a backend's status history on the
+	// authenticated endpoints; see types.V2State.
+	V2State = types.V2State
+	// BackendSummary is one running backend in the account's list; see
+	// types.BackendSummary.
+	BackendSummary = types.BackendSummary
+	// Metrics is one sample of a backend's resource use; see types.Metrics.
+	Metrics = types.Metrics
+	// LogLine is one line of a backend's output; see types.LogLine.
+	LogLine = types.LogLine
+)
+
+// Backend returns what the API knows of a backend: its service, cluster,
+// image, key and whole status history, sorted by time (oldest first).
+func (c *Client) Backend(ctx context.Context, backendID string) (*BackendInfo, error) {
+	if c.plane != nil {
+		return nil, unsupportedOnPlane("Backend")
+	}
+	if err := checkBackendID(backendID); err != nil {
+		return nil, err
+	}
+	path := pathOf("v2", "backend", backendID)
+	var info BackendInfo
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &info); err != nil {
+		return nil, err
+	}
+	if info.ID == "" {
+		return nil, invalid(http.MethodGet, path, "backend info has no id")
+	}
+	slices.SortStableFunc(info.Statuses, func(a, b V2State) int { return a.Time.Compare(b.Time) })
+	return &info, nil
+}
+
+// ListBackends returns the account's running backends.
+func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
+	if c.plane != nil {
+		return nil, unsupportedOnPlane("ListBackends")
+	}
+	path := pathOf("v2", "account", c.cfg.Account, "backends")
+	var body struct {
+		RunningBackends *[]BackendSummary `json:"running_backends"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
+		return nil, err
+	}
+	if body.RunningBackends == nil {
+		return nil, invalid(http.MethodGet, path, "no running_backends")
+	}
+	return *body.RunningBackends, nil
+}
+
+// Logs streams a backend's output, one line per value, with the server's
+// replay of earlier lines first.
+//
+// It reconnects like StatusStream when the connection drops or idles, and
+// ends (without an error) when a connection ends cleanly and the backend's
+// status is terminated or gone. It yields an error, and ends, when it gives
+// up (a *StreamError), when the server refuses it (an *APIError inside the
+// *StreamError; ErrNotFound for an unknown backend), or when ctx ends.
+//
+// Across reconnects it avoids repeating lines the server replays: when the
+// server numbers its events (id:), by resuming with Last-Event-ID and
+// dropping lines whose number it has already passed; otherwise by
+// recognising a replay of the last lines it yielded (it remembers the last
+// 10,000). A replay reaching further back than that, or a server that
+// numbers lines without an order, may repeat lines; a new line identical to
+// the last ones yielded, right after a reconnect, is shown only once a
+// later line tells it apart from a replay.
+//
+// A connection that ends, or idles past the stream policy's IdleTimeout,
+// without a new line counts as a failed reconnect: a backend that stays
+// silent through more than StreamPolicy.MaxReconnects such ends in a row
+// ends the stream with a *StreamError. Range over Logs again to go on.
+func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error] {
+	return func(yield func(LogLine, error) bool) {
+		if c.plane != nil {
+			yield(LogLine{}, unsupportedOnPlane("Logs"))
+			return
+		}
+		if err := checkBackendID(backendID); err != nil {
+			yield(LogLine{}, err)
+			return
+		}
+		d := &logDeduper{seed: maphash.MakeSeed()}
+		s := eventStream[[]LogLine]{
+			path:      pathOf("v2", "backend", backendID, "logs", "stream"),
+			auth:      true,
+			decode:    func(ev sse.Event) ([]LogLine, bool, error) { lines := d.add(ev); return lines, len(lines) > 0, nil },
+			isLast:    func([]LogLine) bool { return false },
+			complete:  c.backendGone(backendID),
+			onConnect: d.reconnected,
+		}
+		s.run(ctx, c, func(lines []LogLine, err error) bool {
+			if err != nil {
+				return yield(LogLine{}, err)
+			}
+			for _, l := range lines {
+				if !yield(l, nil) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
+// Metrics streams samples of a backend's memory and CPU use. It reconnects
+// and ends like Logs; samples are not deduplicated (each is a new
+// measurement). An event that is not a metrics sample is skipped.
+func (c *Client) Metrics(ctx context.Context, backendID string) iter.Seq2[Metrics, error] {
+	return func(yield func(Metrics, error) bool) {
+		if c.plane != nil {
+			yield(Metrics{}, unsupportedOnPlane("Metrics"))
+			return
+		}
+		if err := checkBackendID(backendID); err != nil {
+			yield(Metrics{}, err)
+			return
+		}
+		s := eventStream[Metrics]{
+			path:     pathOf("v2", "backend", backendID, "metrics", "stream"),
+			auth:     true,
+			decode:   decodeMetrics,
+			isLast:   func(Metrics) bool { return false },
+			complete: c.backendGone(backendID),
+		}
+		s.run(ctx, c, yield)
+	}
+}
+
+// TerminateAllRequest selects the backends TerminateAll stops.
+type TerminateAllRequest struct {
+	// Before limits the call to backends spawned before this time; zero
+	// means the moment TerminateAll is called. The same time is sent in
+	// every round, so backends spawned meanwhile are spared and the rounds
+	// converge.
+	Before time.Time
+	// Hard kills the backends at once instead of asking them to stop.
+	Hard bool
+	// DryRun only counts the backends that would be terminated.
+	DryRun bool
+}
+
+// TerminateAllResult sums the rounds of a TerminateAll.
+type TerminateAllResult struct {
+	// BackendCount is the sum of the backend_count of every round.
+	BackendCount int `json:"backend_count"`
+	// TerminatedCount is the sum of the terminated_count of every round.
+	TerminatedCount int `json:"terminated_count"`
+	// Rounds is how many requests were made.
+	Rounds int `json:"rounds"`
+	// IsComplete is the last round's is_complete: false only if
+	// MaxTerminateAllRounds rounds did not finish the job.
+	IsComplete bool `json:"is_complete"`
+}
+
+// MaxTerminateAllRounds bounds the requests of one TerminateAll.
+const MaxTerminateAllRounds = 100
+
+// TerminateAll terminates every backend of the Client's service spawned
+// before req.Before (POST /service/{account}/{service}/terminate-backends).
+//
+// The server works in batches and says is_complete false while backends
+// remain, so TerminateAll repeats the same request until is_complete, at
+// most MaxTerminateAllRounds times, summing backend_count and
+// terminated_count over the rounds. If the bound is reached the result has
+// IsComplete false and the error is nil: call again to go on. A DryRun
+// makes one request only, since it changes nothing that a repeat would see.
+// Each round is retried like a read: terminating what is already
+// terminated changes nothing. Mass termination may cause mass re-spawns by
+// clients, which can hit rate limits.
+func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (*TerminateAllResult, error) {
+	if c.plane != nil {
+		return nil, unsupportedOnPlane("TerminateAll")
+	}
+	before := req.Before
+	if before.IsZero() {
+		before = time.Now()
+	}
+	path := pathOf("service", c.cfg.Account, c.cfg.Service, "terminate-backends")
+	body := types.TerminateBackendsRequest{Before: types.WireTime(before), Hard: req.Hard, DryRun: req.DryRun}
+	result := &TerminateAllResult{}
+	for result.Rounds < MaxTerminateAllRounds {
+		var round struct {
+			types.TerminateBackendsResponse
+			IsComplete *bool `json:"is_complete"`
+		}
+		err := c.do(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, class: retry.Idempotent}, &round)
+		if err != nil {
+			return nil, fmt.Errorf("%w (after %d round(s), %d terminated)", err, result.Rounds, result.TerminatedCount)
+		}
+		if round.IsComplete == nil {
+			return nil, invalid(http.MethodPost, path, "no is_complete")
+		}
+		result.Rounds++
+		result.BackendCount += round.BackendCount
+		result.TerminatedCount += round.TerminatedCount
+		result.IsComplete = *round.IsComplete
+		if result.IsComplete || req.DryRun {
+			break
+		}
+	}
+	return result, nil
+}
+
+// backendGone returns the completion check of the log and metrics streams:
+// after a clean end of connection, the stream is over if the backend is
+// terminated or no longer known.
+func (c *Client) backendGone(backendID string) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		state, err := c.Status(ctx, backendID)
+		if err != nil {
+			return errors.Is(err, ErrNotFound)
+		}
+		return state.Status.IsTerminal()
+	}
+}
+
+func decodeMetrics(ev sse.Event) (Metrics, bool, error) {
+	var m Metrics
+	if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
+		return Metrics{}, false, err
+	}
+	return m, true, nil
+}
+
+// invalid is the error of a 200 response that decoded but lacks what the
+// API promises.
+func invalid(method, path, what string) error {
+	return &DecodeError{Method: method, Path: path, StatusCode: http.StatusOK, Err: errors.New(what)}
+}
+
+// maxLogHistory is how many of the last lines yielded the log deduper
+// remembers to recognise a replay.
+const maxLogHistory = 10_000
+
+// logDeduper drops the lines a log stream repeats after a reconnect.
+//
+// With event ids it drops lines at or below the last numeric id yielded.
+// Without them it remembers a hash of each line yielded. After a reconnect,
+// lines that continue a run of remembered lines are held back, noting how
+// many of them form a run that reaches the last line yielded (a replay).
+// When no run can go on, the held lines past the longest such replay are
+// new and are yielded; the replayed ones are dropped.
+type logDeduper struct {
+	seed maphash.Seed
+	// history holds the hashes of the lines yielded, oldest first.
+	history []uint64
+	// lastID is the highest numeric event id yielded, if haveID.
+	lastID int64
+	haveID bool
+	connID string // the last id seen on this connection
+	// matching is set when a connection opens: the next lines may be a
+	// replay.
+	matching bool
+	// runs are the positions in history that continue the held lines.
+	runs []int
+	held []LogLine
+	// replayed is how many of the held lines are known to be a replay.
+	replayed int
+}
+
+func (d *logDeduper) reconnected() {
+	d.matching, d.runs, d.held, d.replayed, d.connID = len(d.history) > 0, nil, nil, 0, ""
+}
+
+// add takes one event and returns the lines to yield (often just its own,
+// sometimes none, sometimes held lines too).
+func (d *logDeduper) add(ev sse.Event) []LogLine {
+	line := LogLine{Text: ev.Data, ID: ev.ID}
+	if ev.ID != "" {
+		return d.addNumbered(line)
+	}
+	h := maphash.String(d.seed, line.Text)
+	if !d.matching {
+		d.remember(h)
+		return []LogLine{line}
+	}
+	var next []int
+	if len(d.held) == 0 {
+		for i, old := range d.history {
+			if old == h {
+				next = append(next, i+1)
+			}
+		}
+	} else {
+		for _, p := range d.runs {
+			if p < len(d.history) && d.history[p] == h {
+				next = append(next, p+1)
+			}
+		}
+	}
+	if len(next) == 0 {
+		// No run goes on: what is held past the replay is new.
+		out := append(d.held[d.replayed:], line)
+		d.matching, d.runs, d.held = false, nil, nil
+		for _, l := range out {
+			d.remember(maphash.String(d.seed, l.Text))
+		}
+		return out
+	}
+	d.held = append(d.held, line)
+	if slices.Contains(next, len(d.history)) {
+		d.replayed = len(d.held)
+		if len(next) == 1 {
+			// Only the run that reached the end is left: the replay is over.
+			d.matching, d.runs, d.held = false, nil, nil
+			return nil
+		}
+	}
+	d.runs = next
+	return nil
+}
+
+func (d *logDeduper) addNumbered(line LogLine) []LogLine {
+	id, err := strconv.ParseInt(line.ID, 10, 64)
+	// An event without its own id carries the one before it: that is a
+	// new line on the same connection, not a replay.
+	sameConn := line.ID == d.connID
+	d.connID = line.ID
+	if err != nil || sameConn {
+		return []LogLine{line}
+	}
+	if d.haveID && id <= d.lastID {
+		return nil
+	}
+	d.lastID, d.haveID = id, true
+	return []LogLine{line}
+}
+
+func (d *logDeduper) remember(h uint64) {
+	if len(d.history) >= maxLogHistory {
+		d.history = append(d.history[:0], d.history[len(d.history)-maxLogHistory/2:]...)
+	}
+	d.history = append(d.history, h)
+}
