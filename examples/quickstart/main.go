@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,13 +42,16 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
+// run tells the story on out.
+func run(ctx context.Context, out io.Writer) error {
+	// The backend's output arrives on the plane's goroutines.
+	out = &lockedWriter{w: out}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -57,7 +62,7 @@ func run(ctx context.Context) error {
 		Command:   []string{self},
 		Logger:    slog.New(slog.DiscardHandler),
 		BackendOutput: func(id, stream, line string) {
-			fmt.Printf("    [%s %s] %s\n", id, stream, line)
+			fmt.Fprintf(out, "    [%s %s] %s\n", id, stream, line)
 		},
 	})
 	if err != nil {
@@ -67,7 +72,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer plane.Close()
-	fmt.Printf("local plane: API %s, proxy %s\n\n", plane.APIURL(), plane.ProxyURL())
+	fmt.Fprintf(out, "local plane: API %s, proxy %s\n\n", plane.APIURL(), plane.ProxyURL())
 
 	// Dev mode is how an application talks to a local dev server.
 	client, err := jamsocket.New(jamsocket.Config{Dev: true, DevPort: portOf(plane.APIURL())})
@@ -86,13 +91,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("spawn key=quickstart-doc: backend %s, spawned: %t\n", conn.BackendID, conn.Spawned)
+	fmt.Fprintf(out, "spawn key=quickstart-doc: backend %s, spawned: %t\n", conn.BackendID, conn.Spawned)
 
 	for state, err := range client.StatusStream(ctx, conn.BackendID) {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %8s  %s\n", time.Since(start).Round(time.Millisecond/10), state.Status)
+		fmt.Fprintf(out, "  %8s  %s\n", time.Since(start).Round(time.Millisecond/10), state.Status)
 		if state.Status == jamsocket.StatusReady {
 			break
 		}
@@ -102,33 +107,33 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nGET %shello?from=quickstart\n", redactToken(conn.URL))
-	fmt.Printf("  the backend %s (key %s) saw path %s\n", seen.BackendID, seen.Key, seen.Path)
+	fmt.Fprintf(out, "\nGET %shello?from=quickstart\n", redactToken(conn.URL))
+	fmt.Fprintf(out, "  the backend %s (key %s) saw path %s\n", seen.BackendID, seen.Key, seen.Path)
 	for _, name := range []string{"x-verified-username", "x-verified-user-data", "x-verified-backend", "x-verified-path", "x-verified-secret"} {
 		value := seen.Headers[name]
 		if name == "x-verified-secret" || name == "x-verified-path" {
 			value = redactToken(value) // both carry secrets
 		}
-		fmt.Printf("  %-22s %s\n", name+":", value)
+		fmt.Fprintf(out, "  %-22s %s\n", name+":", value)
 	}
 
 	again, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "quickstart-doc", User: "bob"})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nspawn key=quickstart-doc again: backend %s, spawned: %t, status: %s\n", again.BackendID, again.Spawned, again.Status)
+	fmt.Fprintf(out, "\nspawn key=quickstart-doc again: backend %s, spawned: %t, status: %s\n", again.BackendID, again.Spawned, again.Status)
 
 	if err := client.Terminate(ctx, conn.BackendID, nil); err != nil {
 		return err
 	}
-	fmt.Println("\nterminate (soft)")
+	fmt.Fprintln(out, "\nterminate (soft)")
 	var final *jamsocket.BackendState
 	for state, err := range client.StatusStream(ctx, conn.BackendID) {
 		if err != nil {
 			return err
 		}
 		if state.Status.IsEnding() {
-			fmt.Printf("  %8s  %s\n", time.Since(start).Round(time.Millisecond/10), state.Status)
+			fmt.Fprintf(out, "  %8s  %s\n", time.Since(start).Round(time.Millisecond/10), state.Status)
 		}
 		final = state
 	}
@@ -136,8 +141,20 @@ func run(ctx context.Context) error {
 	if final.ExitError != nil {
 		exit = strconv.FormatBool(*final.ExitError)
 	}
-	fmt.Printf("\nfinal state: %s, reason: %s, kind: %s, exit_error: %s\n", final.Status, final.TerminationReason, final.TerminationKind, exit)
+	fmt.Fprintf(out, "\nfinal state: %s, reason: %s, kind: %s, exit_error: %s\n", final.Status, final.TerminationReason, final.TerminationKind, exit)
 	return nil
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // whoAmI is what the backend answers.
