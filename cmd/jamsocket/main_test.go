@@ -1,11 +1,20 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
+// devBackendArg, as the first argument, makes the test binary act as the
+// session backend of the `jamsocket dev` tests (see runDevTestBackend)
+// instead of running tests.
+const devBackendArg = "jamsocket-dev-test-backend"
+
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == devBackendArg {
+		os.Exit(runDevTestBackend())
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// runDevTestBackend is the session backend the dev tests run: the test
+// binary, re-executed with devBackendArg. It prints its pid and arguments on
+// stdout and a line on stderr, then answers every request on $PORT with
+// "hello from {id}" until SIGTERM.
+func runDevTestBackend() int {
+	id := os.Getenv("SESSION_BACKEND_ID")
+	fmt.Printf("dev test backend pid=%d args=%q\n", os.Getpid(), os.Args[2:])
+	fmt.Fprintln(os.Stderr, "a line on stderr")
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello from "+id)
+	})}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	srv.Serve(ln)
+	return 0
+}
+
+// devRun is `jamsocket dev` running in the background, in-process, with its
+// stdout read line by line through a pipe.
+type devRun struct {
+	t      *testing.T
+	cancel context.CancelFunc
+	lines  chan string // stdout, closed once run has returned
+	seen   []string    // every line read so far
+	done   chan int    // run's exit status
+	stderr bytes.Buffer
+	code   int
+	exited bool
+}
+
+// startDev runs `jamsocket dev` on free ports with more args.
+func startDev(t *testing.T, more ...string) *devRun {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	d := &devRun{t: t, cancel: cancel, lines: make(chan string, 1024), done: make(chan int, 1)}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			d.lines <- sc.Text()
+		}
+		pr.CloseWithError(sc.Err())
+		close(d.lines)
+	}()
+	args := append([]string{"dev", "--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0"}, more...)
+	go func() {
+		code := run(ctx, args, pw, &d.stderr, func(string) string { return "" })
+		pw.Close()
+		d.done <- code
+	}()
+	t.Cleanup(func() { d.stop() })
+	return d
+}
+
+// stop cancels run's context (what SIGINT does), reads the rest of stdout
+// and returns the exit status.
+func (d *devRun) stop() int {
+	if d.exited {
+		return d.code
+	}
+	d.cancel()
+	for line := range d.lines {
+		d.seen = append(d.seen, line)
+	}
+	d.code, d.exited = <-d.done, true
+	return d.code
+}
+
+// wait returns the submatches of the first stdout line matching pattern,
+// reading more lines until one does.
+func (d *devRun) wait(pattern string) []string {
+	d.t.Helper()
+	re := regexp.MustCompile(pattern)
+	for _, l := range d.seen {
+		if m := re.FindStringSubmatch(l); m != nil {
+			return m
+		}
+	}
+	// A guard against a hang, not a synchronisation: lines arrive or run
+	// ends.
+	guard := time.NewTimer(60 * time.Second)
+	defer guard.Stop()
+	for {
+		select {
+		case l, ok := <-d.lines:
+			if !ok {
+				d.t.Fatalf("no line matches %q in:\n%s\nstderr: %s", pattern, strings.Join(d.seen, "\n"), d.stderrText())
+			}
+			d.seen = append(d.seen, l)
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-guard.C:
+			d.t.Fatalf("timed out waiting for %q in:\n%s", pattern, strings.Join(d.seen, "\n"))
+		}
+	}
+}
+
+func (d *devRun) stderrText() string {
+	if !d.exited {
+		return "(still running)"
+	}
+	return d.stderr.String()
+}
+
+// TestDev runs `jamsocket dev --cmd …` with the test binary as the backend,
+// spawns through the SDK in dev mode, and checks the plain log: the banner,
+// the backend's prefixed output and one line per status change; then stops
+// it as SIGINT would and checks that the backend process is gone and nothing
+// listens any more.
+func TestDev(t *testing.T) {
+	d := startDev(t, "--cmd", "'"+os.Args[0]+"' "+devBackendArg+` --flag "two words"`)
+	apiPort := d.wait(`^  API:   http://127\.0\.0\.1:(\d+)$`)[1]
+	proxyAddr := d.wait(`^  proxy: http://(127\.0\.0\.1:\d+)$`)[1]
+	d.wait(`^Point your app at it with JAMSOCKET_DEV=true JAMSOCKET_DEV_PORT=` + apiPort + `$`)
+
+	port, err := strconv.Atoi(apiPort)
+	require.NoError(t, err)
+	client, err := jamsocket.New(jamsocket.Config{Dev: true, DevPort: port})
+	require.NoError(t, err)
+	ctx := t.Context()
+	resp, err := client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"})
+	require.NoError(t, err)
+	id := resp.BackendID
+	_, err = client.WaitReady(ctx, id)
+	require.NoError(t, err)
+
+	pid, err := strconv.Atoi(d.wait(`^\[` + id + `\] dev test backend pid=(\d+) args=\["--flag" "two words"\]$`)[1])
+	require.NoError(t, err)
+	d.wait(`^\[` + id + ` stderr\] a line on stderr$`)
+	for _, s := range []types.BackendStatus{types.StatusScheduled, types.StatusLoading, types.StatusStarting, types.StatusReady} {
+		d.wait(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\S* ` + id + ` ` + string(s) + ` doc-1$`)
+	}
+
+	// The proxy listens where the banner says, and reaches the backend.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, resp.URL, nil)
+	require.NoError(t, err)
+	httpResp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(httpResp.Body)
+	httpResp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "hello from "+id, string(body))
+	assert.Contains(t, resp.URL, proxyAddr)
+	http.DefaultClient.CloseIdleConnections()
+
+	require.Equal(t, 0, d.stop(), d.stderr.String())
+	assert.Empty(t, d.stderr.String())
+	d.wait(`^\S+ ` + id + ` terminated doc-1 \(external\)$`)
+	assert.Equal(t, "jamsocket dev: stopped", d.seen[len(d.seen)-1])
+
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "the backend process is gone")
+	for _, addr := range []string{"127.0.0.1:" + apiPort, proxyAddr} {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections", addr)
+		}
+	}
+}
+
+// TestDevJSON runs `jamsocket dev --json -- command args`: every line of
+// stdout is a JSON event.
+func TestDevJSON(t *testing.T) {
+	d := startDev(t, "--json", "--idle", "0", "--", os.Args[0], devBackendArg)
+	var listening devEvent
+	require.NoError(t, json.Unmarshal([]byte(d.wait(`^\{"type":"listening".*`)[0]), &listening))
+	assert.Equal(t, "true", listening.Env["JAMSOCKET_DEV"])
+	port, err := strconv.Atoi(listening.Env["JAMSOCKET_DEV_PORT"])
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("http://127.0.0.1:%d", port), listening.APIURL)
+
+	client, err := jamsocket.New(jamsocket.Config{Dev: true, DevPort: port})
+	require.NoError(t, err)
+	resp, err := client.Spawn(t.Context(), nil)
+	require.NoError(t, err)
+	_, err = client.WaitReady(t.Context(), resp.BackendID)
+	require.NoError(t, err)
+	d.wait(`^\{"type":"status".*"backend_id":"` + resp.BackendID + `","status":"ready"`)
+	d.wait(`^\{"type":"output".*"backend_id":"` + resp.BackendID + `","stream":"stdout","line":"dev test backend pid=`)
+
+	require.Equal(t, 0, d.stop(), d.stderr.String())
+	var types []string
+	for _, l := range d.seen {
+		var e devEvent
+		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
+		types = append(types, e.Type)
+		if e.Type == "status" && e.Status == "terminated" {
+			assert.Equal(t, resp.BackendID, e.BackendID)
+		}
+	}
+	assert.Equal(t, "stopped", types[len(types)-1])
+	assert.Contains(t, types, "stopping")
+}
+
+// TestDevUsage checks that a missing or doubled backend command, and a bad
+// one, are usage errors, and that a port in use is an error naming it.
+func TestDevUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"dev"},
+		{"dev", "--cmd", "./x", "--", "./y"},
+		{"dev", "--cmd", "./x 'oops"},
+		{"dev", "--cmd", "  "},
+		{"dev", "--cmd", "./x", "--idle", "-1"},
+	} {
+		r := cli(t, map[string]string{}, args...)
+		assert.Equal(t, exitUsage, r.code, "%q: %s", args, r.stderr)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	r := cli(t, map[string]string{}, "dev", "--api-addr", ln.Addr().String(), "--proxy-addr", "127.0.0.1:0", "--cmd", "./x")
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "address already in use")
+	assert.Contains(t, r.stderr, "--api-addr")
+}
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		"./my-backend --flag":           {"./my-backend", "--flag"},
+		"  a\t b  ":                     {"a", "b"},
+		`a 'b c' "d e"`:                 {"a", "b c", "d e"},
+		`a 'it'\''s' "say \"hi\" \n"`:   {"a", "it's", `say "hi" \n`},
+		`a\ b c\\d`:                     {"a b", `c\d`},
+		`x"y"'z' ''`:                    {"xyz", ""},
+		`node server.js --port="$PORT"`: {"node", "server.js", "--port=$PORT"},
+		"":                              nil,
+	} {
+		got, err := splitCommand(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{`a 'b`, `a "b`, `"a\"`} {
+		_, err := splitCommand(in)
+		assert.Error(t, err, in)
+	}
+	// quoteCommand is read back by splitCommand.
+	argv := []string{"./b", "two words", "it's", "", `a"b`}
+	got, err := splitCommand(quoteCommand(argv))
+	require.NoError(t, err)
+	assert.Equal(t, argv, got)
+}
+
+func TestDevBackendCommand(t *testing.T) {
+	got, err := devBackendCommand("", false, []string{"./b", "--flag"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"./b", "--flag"}, got)
+	got, err = devBackendCommand(`./b "x y"`, true, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"./b", "x y"}, got)
+	var u *usageError
+	_, err = devBackendCommand("./b", true, []string{"./c"})
+	assert.True(t, errors.As(err, &u))
+}
+
+// tableRows are three backends, 5s, 2m and 1h old at tableNow.
+var (
+	tableNow  = time.Date(2024, 8, 21, 17, 0, 0, 0, time.UTC)
+	tableRows = []localplane.BackendSummary{
+		{ID: "oldterminated1", Key: "doc-old", Status: types.StatusTerminated, TerminationReason: types.ReasonSwept,
+			Terminated: true, CreatedAt: tableNow.Add(-time.Hour - 2*time.Minute)},
+		{ID: "readybackend12", Key: "doc-1", Status: types.StatusReady, CreatedAt: tableNow.Add(-2*time.Minute - 3*time.Second)},
+		{ID: "newbackend1234", Key: "lk-" + strings.Repeat("k", 60), Status: types.StatusWaiting, CreatedAt: tableNow.Add(-5 * time.Second)},
+	}
+)
+
+func TestRenderTable(t *testing.T) {
+	got := strings.Join(renderTable(tableRows, tableNow, 100, 20), "\n")
+	want := strings.Join([]string{
+		"── backends: 2 live, 1 terminated ─────────────────────────────────────────────────────────────────",
+		"ID              STATUS              KEY                                         AGE",
+		"oldterminated1  terminated (swept)  doc-old                                   1h02m",
+		"readybackend12  ready               doc-1                                     2m03s",
+		"newbackend1234  waiting             lk-kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…     5s",
+	}, "\n")
+	assert.Equal(t, want, got)
+
+	// Too many rows: the terminated one is left out first, then the oldest
+	// live one; narrow: lines are cut.
+	got = strings.Join(renderTable(tableRows, tableNow, 40, 4), "\n")
+	want = strings.Join([]string{
+		"── backends: 2 live, 1 terminated ─────",
+		"ID              STATUS   KEY           ",
+		"newbackend1234  waiting  lk-kkkkkkkkkkk",
+		"… 2 more not shown",
+	}, "\n")
+	assert.Equal(t, want, got)
+	for _, l := range renderTable(tableRows, tableNow, 40, 4) {
+		assert.Less(t, len([]rune(l)), 40)
+	}
+
+	assert.Equal(t, []string{"── no backends yet ─────"}, renderTable(nil, tableNow, 25, 10))
+}
+
+func TestFormatAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0s", 0: "0s", 59 * time.Second: "59s", 61 * time.Second: "1m01s",
+		time.Hour + 59*time.Second: "1h00m", 50 * time.Hour: "2d02h",
+	} {
+		assert.Equal(t, want, formatAge(d), d)
+	}
+}
+
+// TestTableView checks the terminal drawing: a log line erases the table
+// (cursor up over it, clear to the end of the screen), is printed, and the
+// table is drawn again below it.
+func TestTableView(t *testing.T) {
+	var buf bytes.Buffer
+	v := newTableView(&buf, func() int { return 100 }, func() int { return 40 })
+	v.now = func() time.Time { return tableNow }
+	v.print("banner")
+	assert.Equal(t, "banner\n── no backends yet "+strings.Repeat("─", 80)+"\n", buf.String())
+
+	buf.Reset()
+	v.rows = tableRows
+	v.output("readybackend12", "stderr", "oops")
+	table := strings.Join(renderTable(tableRows, tableNow, 100, 20), "\n") + "\n"
+	assert.Equal(t, "\r\x1b[1A\x1b[J[readybackend12 stderr] oops\n"+table, buf.String())
+
+	buf.Reset()
+	v.print("next")
+	assert.Equal(t, "\r\x1b[5A\x1b[Jnext\n"+table, buf.String())
+
+	// change never blocks, however many arrive before a redraw.
+	for range 10 {
+		v.change(tableRows[0])
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	at := time.Date(2024, 8, 21, 17, 21, 15, 123e6, time.UTC)
+	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 ready doc-1",
+		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusReady}))
+	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 terminated doc-1 (startuptimeout)",
+		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
+			TerminationReason: types.ReasonStartupTimeout, Terminated: true}))
+	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 forgotten doc-1 (swept)",
+		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
+			TerminationReason: types.ReasonSwept, Terminated: true, Forgotten: true}))
+}

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+// logTimeFormat stamps the plain log's status lines.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// plainView is the log shown when stdout is not a terminal (or with
+// --plain): backend output prefixed by the backend id, and one line per
+// status change, "time id status key", with "(reason)" after a
+// termination.
+type plainView struct {
+	mu  sync.Mutex
+	w   io.Writer
+	now func() time.Time // nil: time.Now
+}
+
+func (v *plainView) println(s string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	writeAll(v.w, s+"\n")
+}
+
+func (v *plainView) started(info devInfo, _ *localplane.Server) {
+	v.println(strings.Join(info.Lines, "\n"))
+}
+
+func (v *plainView) output(id, stream, line string) { v.println(outputPrefix(id, stream) + " " + line) }
+
+func (v *plainView) plane(line string) { v.println("[plane] " + line) }
+
+func (v *plainView) change(b localplane.BackendSummary) {
+	now := time.Now
+	if v.now != nil {
+		now = v.now
+	}
+	v.println(statusLine(now(), b))
+}
+
+func (v *plainView) stopping() {
+	v.println("jamsocket dev: stopping; terminating every backend")
+}
+
+func (v *plainView) stopped(int) { v.println("jamsocket dev: stopped") }
+
+// statusLine is the plain log's line for a status change.
+func statusLine(t time.Time, b localplane.BackendSummary) string {
+	status := string(b.Status)
+	if b.Forgotten {
+		status = "forgotten"
+	}
+	line := t.Format(logTimeFormat) + " " + b.ID + " " + status + " " + b.Key
+	if b.Status.IsTerminal() && b.TerminationReason != "" {
+		line += " (" + string(b.TerminationReason) + ")"
+	}
+	return line
+}
+
+// statusText is a backend's status, with the termination reason once it has
+// one.
+func statusText(b localplane.BackendSummary) string {
+	s := string(b.Status)
+	if b.Status.IsTerminal() && b.TerminationReason != "" {
+		s += " (" + string(b.TerminationReason) + ")"
+	}
+	return s
+}
+
+// jsonView prints one JSON object per line: the listening addresses, every
+// status change, every output line and the plane's own log lines, each with
+// a "type".
+type jsonView struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// devEvent is one line of `jamsocket dev --json`.
+type devEvent struct {
+	Type              string    `json:"type"` // listening, status, forgotten, output, plane, stopping, stopped
+	Time              time.Time `json:"time"`
+	BackendID         string    `json:"backend_id,omitempty"`
+	Status            string    `json:"status,omitempty"`
+	Key               string    `json:"key,omitempty"`
+	TerminationReason string    `json:"termination_reason,omitempty"`
+	PID               int       `json:"pid,omitempty"`
+	Stream            string    `json:"stream,omitempty"`
+	Line              string    `json:"line,omitempty"`
+	// The listening event's.
+	APIURL   string            `json:"api_url,omitempty"`
+	ProxyURL string            `json:"proxy_url,omitempty"`
+	Command  []string          `json:"command,omitempty"`
+	Env      map[string]string `json:"env,omitempty"`
+}
+
+func (v *jsonView) emit(e devEvent) {
+	e.Time = time.Now().UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	writeAll(v.w, string(b)+"\n")
+}
+
+func (v *jsonView) started(info devInfo, _ *localplane.Server) {
+	v.emit(devEvent{Type: "listening", APIURL: info.APIURL, ProxyURL: info.ProxyURL, Command: info.Command, Env: info.Env})
+}
+
+func (v *jsonView) output(id, stream, line string) {
+	v.emit(devEvent{Type: "output", BackendID: id, Stream: stream, Line: line})
+}
+
+func (v *jsonView) plane(line string) { v.emit(devEvent{Type: "plane", Line: line}) }
+
+func (v *jsonView) change(b localplane.BackendSummary) {
+	e := devEvent{Type: "status", BackendID: b.ID, Status: string(b.Status), Key: b.Key,
+		TerminationReason: string(b.TerminationReason), PID: b.PID}
+	if b.Forgotten {
+		e.Type = "forgotten"
+	}
+	v.emit(e)
+}
+
+func (v *jsonView) stopping()   { v.emit(devEvent{Type: "stopping"}) }
+func (v *jsonView) stopped(int) { v.emit(devEvent{Type: "stopped"}) }
+
+// tableView is the terminal view: log lines scroll as usual, and a table of
+// the backends stays below them. The table is redrawn on every status
+// change and once a second (for the ages) by erasing it (cursor up, clear to
+// the end of the screen) and printing it again; a log line erases the table,
+// is printed, and the table is printed again below it.
+type tableView struct {
+	w             io.Writer
+	width, height func() int
+	now           func() time.Time
+
+	notify chan struct{} // a status changed; capacity 1, never blocks
+	stop   chan struct{} // closed by stopped
+	loop   sync.WaitGroup
+
+	mu    sync.Mutex
+	srv   *localplane.Server
+	rows  []localplane.BackendSummary // the latest snapshot
+	drawn int                         // lines of the table on screen, just above the cursor
+}
+
+func newTableView(w io.Writer, width, height func() int) *tableView {
+	return &tableView{w: w, width: width, height: height, now: time.Now,
+		notify: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+func (v *tableView) started(info devInfo, srv *localplane.Server) {
+	v.mu.Lock()
+	v.srv = srv
+	v.mu.Unlock()
+	v.print(info.Lines...)
+	v.loop.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			v.refresh()
+			select {
+			case <-v.notify:
+			case <-tick.C:
+			case <-v.stop:
+				return
+			}
+		}
+	})
+}
+
+// refresh takes a new snapshot of the backends and redraws the table.
+func (v *tableView) refresh() {
+	rows := v.srv.Backends()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.rows = rows
+	v.redrawLocked("")
+}
+
+// print shows lines above the table.
+func (v *tableView) print(lines ...string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	v.redrawLocked(b.String())
+}
+
+// redrawLocked erases the table, writes above (whole lines), and draws the
+// table again, in one write so that the terminal does not flicker.
+func (v *tableView) redrawLocked(above string) {
+	var b strings.Builder
+	if v.drawn > 0 {
+		fmt.Fprintf(&b, "\r\x1b[%dA\x1b[J", v.drawn)
+	}
+	b.WriteString(above)
+	height := v.height()
+	lines := renderTable(v.rows, v.now(), v.width(), max(3, height/2))
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	v.drawn = len(lines)
+	writeAll(v.w, b.String())
+}
+
+func (v *tableView) output(id, stream, line string) {
+	v.print(outputPrefix(id, stream) + " " + line)
+}
+
+func (v *tableView) plane(line string) { v.print("[plane] " + line) }
+
+func (v *tableView) change(localplane.BackendSummary) {
+	select {
+	case v.notify <- struct{}{}:
+	default: // a redraw is pending already
+	}
+}
+
+func (v *tableView) stopping() {
+	v.print("jamsocket dev: stopping; terminating every backend")
+}
+
+func (v *tableView) stopped(int) {
+	close(v.stop)
+	v.loop.Wait()
+	v.refresh()
+	v.mu.Lock()
+	v.drawn = 0 // leave the final table on the screen
+	v.mu.Unlock()
+	v.print("jamsocket dev: stopped")
+}
+
+// renderTable draws the backends table: a title line, a header and a row
+// per backend (id, status, key, age at now), oldest first, in at most
+// maxLines lines of fewer than width columns. When the rows do not fit,
+// terminated backends are left out first, then the oldest live ones, and a
+// last line says how many are not shown.
+func renderTable(rows []localplane.BackendSummary, now time.Time, width, maxLines int) []string {
+	live := 0
+	for _, r := range rows {
+		if !r.Terminated {
+			live++
+		}
+	}
+	title := "── no backends yet "
+	if len(rows) > 0 {
+		title = fmt.Sprintf("── backends: %d live, %d terminated ", live, len(rows)-live)
+	}
+	out := []string{title + strings.Repeat("─", max(0, width-1-utf8.RuneCountInString(title)))}
+	if len(rows) == 0 {
+		return clip(out, width)
+	}
+
+	shown := rows
+	hidden := 0
+	if room := maxLines - 2; len(rows) > room {
+		room = max(1, room-1) // keep a line for "… more"
+		hidden = len(rows) - room
+		shown = make([]localplane.BackendSummary, 0, room)
+		// Drop the oldest terminated backends first, then the oldest live
+		// ones, keeping the order of the rest.
+		dropTerminated := min(hidden, len(rows)-live)
+		dropLive := hidden - dropTerminated
+		for _, r := range rows {
+			switch {
+			case r.Terminated && dropTerminated > 0:
+				dropTerminated--
+			case !r.Terminated && dropLive > 0:
+				dropLive--
+			default:
+				shown = append(shown, r)
+			}
+		}
+	}
+
+	const maxKey = 40
+	cells := [][4]string{{"ID", "STATUS", "KEY", "AGE"}}
+	for _, r := range shown {
+		key := r.Key
+		if utf8.RuneCountInString(key) > maxKey {
+			key = string([]rune(key)[:maxKey-1]) + "…"
+		}
+		cells = append(cells, [4]string{r.ID, statusText(r), key, formatAge(now.Sub(r.CreatedAt))})
+	}
+	var widths [4]int
+	for _, c := range cells {
+		for i, s := range c {
+			widths[i] = max(widths[i], utf8.RuneCountInString(s))
+		}
+	}
+	for _, c := range cells {
+		var b strings.Builder
+		for i, s := range c {
+			if i == len(c)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s)) + s) // ages right-aligned
+				break
+			}
+			b.WriteString(s + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s)+2))
+		}
+		out = append(out, b.String())
+	}
+	if hidden > 0 {
+		out = append(out, "… "+strconv.Itoa(hidden)+" more not shown")
+	}
+	return clip(out, width)
+}
+
+// clip cuts every line to fewer than width columns, so that none wraps.
+func clip(lines []string, width int) []string {
+	if width <= 1 {
+		return lines
+	}
+	for i, l := range lines {
+		if utf8.RuneCountInString(l) >= width {
+			lines[i] = string([]rune(l)[:width-1])
+		}
+	}
+	return lines
+}
+
+// formatAge is a compact duration: 42s, 3m07s, 2h05m, 3d04h.
+func formatAge(d time.Duration) string {
+	d = max(0, d)
+	s := int(d / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}
