@@ -154,6 +154,7 @@ type tableView struct {
 	srv   *localplane.Server
 	rows  []localplane.BackendSummary // the latest snapshot
 	drawn int                         // lines of the table on screen, just above the cursor
+	final bool                        // the last table is drawn: print below it, draw no more
 }
 
 func newTableView(w io.Writer, width, height func() int) *tableView {
@@ -210,6 +211,10 @@ func (v *tableView) redrawLocked(above string) {
 		fmt.Fprintf(&b, "\r\x1b[%dA\x1b[J", v.drawn)
 	}
 	b.WriteString(above)
+	if v.final {
+		writeAll(v.w, b.String())
+		return
+	}
 	height := v.height()
 	lines := renderTable(v.rows, v.now(), v.width(), max(3, height/2))
 	for _, l := range lines {
@@ -242,7 +247,7 @@ func (v *tableView) stopped(int) {
 	v.loop.Wait()
 	v.refresh()
 	v.mu.Lock()
-	v.drawn = 0 // leave the final table on the screen
+	v.drawn, v.final = 0, true // leave the last table on the screen
 	v.mu.Unlock()
 	v.print("jamsocket dev: stopped")
 }
