@@ -250,12 +250,9 @@ type devInfo struct {
 // it. The token itself is never printed.
 func devBanner(apiURL, proxyURL string, argv []string, withToken bool) devInfo {
 	info := devInfo{APIURL: apiURL, ProxyURL: proxyURL, Command: argv, Env: map[string]string{}}
-	port := ""
+	port, loopback := "", false
 	if u, err := url.Parse(apiURL); err == nil {
 		port = u.Port()
-	}
-	loopback := false
-	if u, err := url.Parse(apiURL); err == nil {
 		ip := net.ParseIP(u.Hostname())
 		loopback = ip != nil && ip.IsLoopback()
 	}

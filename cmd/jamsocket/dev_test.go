@@ -376,3 +376,15 @@ func TestStatusLine(t *testing.T) {
 		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
 			TerminationReason: types.ReasonSwept, Terminated: true, Forgotten: true}))
 }
+
+func TestDevBanner(t *testing.T) {
+	info := devBanner("http://127.0.0.1:8080", "http://127.0.0.1:9090", []string{"./b"}, false)
+	assert.Equal(t, map[string]string{"JAMSOCKET_DEV": "true"}, info.Env, "no port on the default one")
+	assert.Contains(t, info.Lines, "Point your app at it with JAMSOCKET_DEV=true")
+
+	// With a token, the SDK's dev mode (which sends none) cannot be used.
+	info = devBanner("http://127.0.0.1:8081", "http://127.0.0.1:9090", []string{"./b"}, true)
+	assert.Equal(t, "http://127.0.0.1:8081", info.Env["JAMSOCKET_API_URL"])
+	assert.NotContains(t, info.Env, "JAMSOCKET_DEV")
+	assert.Contains(t, info.Lines[3], "JAMSOCKET_TOKEN=<the --token>")
+}
