@@ -111,7 +111,7 @@ func (a *app) followUntilReady(ctx context.Context, c *jamsocket.Client, id stri
 			return nil, err
 		}
 		if !a.json {
-			a.printf("  %-16s +%.1fs\n", state.Status, time.Since(start).Seconds())
+			a.printf("  %-16s +%s\n", state.Status, time.Since(start).Round(100*time.Microsecond))
 		}
 		switch {
 		case state.Status == jamsocket.StatusReady:
