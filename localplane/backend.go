@@ -111,7 +111,7 @@ type backend struct {
 	done   chan struct{} // closed when terminated
 
 	active     atomic.Int64 // proxied requests in flight (WebSockets included)
-	lastActive atomic.Int64 // unix nanoseconds of the last proxied activity
+	lastActive atomic.Int64 // the last proxied activity, as nanoseconds since created (monotonic)
 
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
@@ -137,7 +137,6 @@ func newBackend(s *Server, id, keyID string, spec spawnSpec, now time.Time) *bac
 		conns:   map[net.Conn]struct{}{},
 		logs:    logRing{lines: make([]logLine, 0, 16)},
 	}
-	b.lastActive.Store(now.UnixNano())
 	b.initProxy()
 	return b
 }
@@ -201,7 +200,7 @@ func (b *backend) terminate(hard bool, reason types.TerminationReason) error {
 }
 
 // touch records proxied activity now.
-func (b *backend) touch() { b.lastActive.Store(time.Now().UnixNano()) }
+func (b *backend) touch() { b.lastActive.Store(int64(time.Since(b.created))) }
 
 // idleFor is how long the backend has been without proxied activity; zero
 // while a request or connection is open.
@@ -209,7 +208,7 @@ func (b *backend) idleFor() time.Duration {
 	if b.active.Load() > 0 {
 		return 0
 	}
-	return time.Since(time.Unix(0, b.lastActive.Load()))
+	return time.Since(b.created) - time.Duration(b.lastActive.Load())
 }
 
 // addr is the backend's loopback address.
