@@ -18,14 +18,20 @@ func (s *Server) apiHandler() http.Handler {
 	ctrl := s.requireToken
 
 	// Jamsocket v2.
-	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", ctrl(s.jamsocketConnect, jamsocketUnauthorized))
-	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", ctrl(s.jamsocketConnect, jamsocketUnauthorized))
+	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", ctrl(s.seen(s.jamsocketConnect), jamsocketUnauthorized))
+	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", ctrl(s.seen(s.jamsocketConnect), jamsocketUnauthorized))
 	mux.HandleFunc("GET /v2/backend/{id}/status", s.jamsocketStatus)
 	mux.HandleFunc("GET /v2/backend/{id}/status/stream", s.jamsocketStatusStream)
 	mux.HandleFunc("POST /v2/backend/{id}/terminate", ctrl(s.jamsocketTerminate, jamsocketUnauthorized))
 	mux.HandleFunc("GET /v2/backend/{id}", ctrl(s.jamsocketInfo, jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/account/{account}/backends", ctrl(s.jamsocketList, jamsocketUnauthorized))
+	mux.HandleFunc("GET /v2/account/{account}/backends", ctrl(s.seen(s.jamsocketList), jamsocketUnauthorized))
 	mux.HandleFunc("GET /v2/backend/{id}/logs/stream", ctrl(s.jamsocketLogs, jamsocketUnauthorized))
+	mux.HandleFunc("GET /v2/backend/{id}/metrics/stream", ctrl(s.jamsocketMetrics, jamsocketUnauthorized))
+	mux.HandleFunc("POST /service/{account}/{service}/terminate-backends", ctrl(s.seen(s.jamsocketTerminateAll), jamsocketUnauthorized))
+	mux.HandleFunc("GET /auth", ctrl(s.jamsocketAuth, jamsocketUnauthorized))
+	for _, route := range serviceRoutes {
+		mux.HandleFunc(route, ctrl(s.seen(s.notOnLocalPlane), jamsocketUnauthorized))
+	}
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -110,6 +110,7 @@ type backend struct {
 	termCh chan termRequest
 	done   chan struct{} // closed when terminated
 
+	asked      atomic.Int32 // termination asked for: 0 none, 1 soft, 2 hard
 	active     atomic.Int64 // proxied requests in flight (WebSockets included)
 	lastActive atomic.Int64 // the last proxied activity, as nanoseconds since created (monotonic)
 
@@ -193,10 +194,31 @@ func (b *backend) notifyLocked() {
 func (b *backend) terminate(hard bool, reason types.TerminationReason) error {
 	select {
 	case b.termCh <- termRequest{hard: hard, reason: reason}:
-		return nil
+		level := int32(1)
+		if hard {
+			level = 2
+		}
+		for {
+			old := b.asked.Load()
+			if old >= level || b.asked.CompareAndSwap(old, level) {
+				return nil
+			}
+		}
 	case <-b.done:
 		return ErrNotRunning
 	}
+}
+
+// terminable reports whether a terminate (soft or hard) would still change
+// anything: the backend is not ending yet, or, for a hard one, not yet
+// hard-terminating, and no such termination has been asked for already
+// (the lifecycle goroutine may not have recorded it yet).
+func (b *backend) terminable(hard bool) bool {
+	st, _ := b.current()
+	if hard {
+		return st.Status.Rank() < types.StatusHardTerminating.Rank() && b.asked.Load() < 2
+	}
+	return !st.Status.IsEnding() && b.asked.Load() == 0
 }
 
 // touch records proxied activity now.

@@ -50,6 +50,18 @@ type Config struct {
 	// only. 0 means no default limit.
 	DefaultMaxIdleSeconds int
 
+	// MetricsInterval is how often the metrics stream samples a backend's
+	// memory and CPU use. Default 1s.
+	MetricsInterval time.Duration
+	// TerminateBatchSize is the most backends one terminate-backends call
+	// terminates; when more match, the answer says is_complete false and the
+	// caller repeats the request. Default 50.
+	TerminateBatchSize int
+	// Accounts, if set, are the accounts GET /auth reports. By default it
+	// reports the accounts that requests on the Jamsocket surface have named
+	// so far (the local plane accepts any account).
+	Accounts []string
+
 	// Logger receives the plane's own log records. Default: discard.
 	// Tokens and secrets are never logged.
 	Logger *slog.Logger
@@ -73,6 +85,8 @@ const (
 	DefaultGracePeriod      = 10 * time.Second
 	DefaultRetainTerminated = 10 * time.Minute
 	DefaultProxyWaitTimeout = 30 * time.Second
+	DefaultMetricsInterval  = time.Second
+	DefaultTerminateBatch   = 50
 )
 
 // withDefaults returns cfg with its zero fields filled in, or an error if it
@@ -87,6 +101,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.GracePeriod, DefaultGracePeriod)
 	setDefault(&cfg.RetainTerminated, DefaultRetainTerminated)
 	setDefault(&cfg.ProxyWaitTimeout, DefaultProxyWaitTimeout)
+	cfg.MetricsInterval = max(cfg.MetricsInterval, 0)
+	cfg.TerminateBatchSize = max(cfg.TerminateBatchSize, 0)
+	setDefault(&cfg.MetricsInterval, DefaultMetricsInterval)
+	setDefault(&cfg.TerminateBatchSize, DefaultTerminateBatch)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -27,10 +27,31 @@
 // /v2/backend/{id}/status and …/status/stream (public, CORS-enabled; the
 // stream replays the history and ends after terminated), POST
 // /v2/backend/{id}/terminate, GET /v2/backend/{id} (info with the history),
-// GET /v2/account/{account}/backends and GET /v2/backend/{id}/logs/stream.
-// Errors have Jamsocket's {"error":{message,status,code,id}} shape. Keys are
-// namespaced per account, service and environment ("default" when the path
-// has none).
+// GET /v2/account/{account}/backends, GET /v2/backend/{id}/logs/stream and
+// …/metrics/stream, POST /service/{account}/{service}/terminate-backends and
+// GET /auth. Errors have Jamsocket's {"error":{message,status,code,id}}
+// shape. Keys are namespaced per account, service and environment
+// ("default" when the path has none).
+//
+// The metrics stream sends a sample every Config.MetricsInterval from the
+// operating system's accounting (Linux /proc; zeros elsewhere): mem_used is
+// the resident set of the backend's process, mem_available the system's
+// available memory, and cpu_used and sys_cpu the CPU time of the process and
+// of all CPUs during the interval, in clock ticks. Handler backends run
+// inside the plane, so their samples are the plane process's own numbers.
+// The stream ends after terminated.
+//
+// Terminate-backends terminates the live backends of the service (all its
+// environments) spawned before the body's before, oldest first, at most
+// Config.TerminateBatchSize per call (is_complete is false while more
+// remain); dry_run only counts. GET /auth answers {"status":"ok",
+// "accounts":[…],"is_admin":false} with Config.Accounts, or else every
+// account the Jamsocket surface has been asked about so far.
+//
+// Services and images belong to Jamsocket: their endpoints (create, delete,
+// info and list of services, images, image-name, update of an environment)
+// answer 501 with code NotAvailableOnLocalPlane. A local plane runs the
+// command or handler it was started with, whatever service a connect names.
 //
 // Plane's controller: POST /ctrl/connect, GET /pub/b/{id}/status and
 // …/status-stream (epoch-millisecond times, id: lines, Last-Event-ID, never
@@ -41,7 +62,8 @@
 // KeyHeld. The executable's image is ignored: the configured runner runs.
 //
 // With Config.Token set, every control endpoint (connect, terminate, info,
-// list, logs, /ctrl/*) requires "Authorization: Bearer {Token}"; status
+// list, logs, metrics, terminate-backends, auth, the service endpoints,
+// /ctrl/*) requires "Authorization: Bearer {Token}"; status
 // endpoints and /pub/* stay public.
 //
 // # Backends

@@ -31,6 +31,7 @@ type Server struct {
 	byID     map[string]*backend
 	byKey    map[string]*backend
 	byToken  map[string]*grant
+	accounts map[string]struct{} // accounts named on the Jamsocket surface
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server

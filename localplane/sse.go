@@ -22,14 +22,8 @@ type pollFunc func() (events []sseEvent, wake <-chan struct{}, done bool)
 // keep-alive comment (":\n\n") after every keep-alive interval of silence and
 // returns when poll says done, the client goes away or the server closes.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollFunc) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if rc.Flush() != nil {
+	rc, ok := startSSE(w)
+	if !ok {
 		return
 	}
 	keepAlive := time.NewTimer(s.keepAlive)
@@ -71,6 +65,19 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollF
 			return
 		}
 	}
+}
+
+// startSSE sends the headers of an event stream; ok is false if the client
+// is already gone.
+func startSSE(w http.ResponseWriter) (rc *http.ResponseController, ok bool) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc = http.NewResponseController(w)
+	return rc, rc.Flush() == nil
 }
 
 // statusEvents is a pollFunc over a backend's status history, rendering each

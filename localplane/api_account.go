@@ -1,0 +1,135 @@
+package localplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The account-level endpoints of the Jamsocket surface: the auth check,
+// terminate-all, and the service and image endpoints, which a local plane
+// cannot serve.
+
+// codeNotAvailable is the error code of the endpoints a local plane does not
+// serve.
+const codeNotAvailable = "NotAvailableOnLocalPlane"
+
+// serviceRoutes are Jamsocket's service and image endpoints. Services and
+// images live on Jamsocket; a local plane runs the one command (or handler)
+// it was started with, whatever service a connect names.
+var serviceRoutes = []string{
+	"POST /v2/account/{account}/service",
+	"POST /v2/service/{account}/{service}/delete",
+	"GET /v2/service/{account}/{service}",
+	"GET /v2/account/{account}/services",
+	"GET /v2/service/{account}/{service}/images",
+	"GET /service/{account}/{service}/image-name",
+	"POST /v2/service/{account}/{service}/update",
+	"POST /v2/service/{account}/{service}/{environment}/update",
+}
+
+// notOnLocalPlane answers the service and image endpoints with 501.
+func (s *Server) notOnLocalPlane(w http.ResponseWriter, r *http.Request) {
+	jamsocketError(w, http.StatusNotImplemented, codeNotAvailable,
+		"services and images are managed by Jamsocket; the local plane runs the command it was started with")
+}
+
+// seen records the account a Jamsocket request names, for GET /auth.
+func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if account := r.PathValue("account"); account != "" {
+			s.mu.Lock()
+			if s.accounts == nil {
+				s.accounts = map[string]struct{}{}
+			}
+			s.accounts[account] = struct{}{}
+			s.mu.Unlock()
+		}
+		h(w, r)
+	}
+}
+
+// jamsocketAuth answers GET /auth: the configured accounts, or the accounts
+// named so far, sorted. A wrong token never gets here (401).
+func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
+	accounts := slices.Clone(s.cfg.Accounts)
+	if len(accounts) == 0 {
+		s.mu.Lock()
+		for a := range s.accounts {
+			accounts = append(accounts, a)
+		}
+		s.mu.Unlock()
+	}
+	slices.Sort(accounts)
+	if accounts == nil {
+		accounts = []string{}
+	}
+	writeJSON(w, http.StatusOK, types.AuthInfo{Status: "ok", Accounts: accounts, IsAdmin: false})
+}
+
+// jamsocketTerminateAll terminates the live backends of a service (every
+// environment) that were spawned before the request's time, oldest first,
+// at most Config.TerminateBatchSize per call.
+//
+// backend_count is how many backends the call selected: all of them for a
+// dry run, this call's batch otherwise; terminated_count is how many of
+// those it terminated (one that ended meanwhile is not counted). So over
+// the rounds of one TerminateAll the counts add up to the dry run's count.
+// is_complete is false while more backends remain. A missing before means
+// now. Times are compared at millisecond precision, the wire's, so a
+// backend spawned in the same millisecond as before counts as before it.
+func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
+	account, service := r.PathValue("account"), r.PathValue("service")
+	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
+		return
+	} else if err != nil {
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
+		return
+	}
+	var req types.TerminateBackendsRequest
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
+			return
+		}
+	}
+	before := time.Time(req.Before)
+	if before.IsZero() {
+		before = time.Now()
+	}
+
+	s.mu.Lock()
+	var candidates []*backend
+	for _, b := range s.byID {
+		if b.spec.account == account && b.spec.service == service &&
+			!b.created.Truncate(time.Millisecond).After(before) && b.terminable(req.Hard) {
+			candidates = append(candidates, b)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(candidates, func(a, b *backend) int { return a.created.Compare(b.created) })
+
+	if req.DryRun {
+		writeJSON(w, http.StatusOK, types.TerminateBackendsResponse{BackendCount: len(candidates), IsComplete: true})
+		return
+	}
+	batch := candidates[:min(len(candidates), s.cfg.TerminateBatchSize)]
+	terminated := 0
+	for _, b := range batch {
+		if b.terminate(req.Hard, types.ReasonExternal) == nil {
+			terminated++
+		}
+	}
+	writeJSON(w, http.StatusOK, types.TerminateBackendsResponse{
+		BackendCount:    len(batch),
+		TerminatedCount: terminated,
+		IsComplete:      len(batch) == len(candidates),
+	})
+}
