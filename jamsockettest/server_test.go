@@ -1,0 +1,107 @@
+package jamsockettest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/jamsockettest"
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestTerminateFromOutsideEndsTheBackend(t *testing.T) {
+	for _, plane := range []bool{false, true} {
+		t.Run(map[bool]string{false: "jamsocket", true: "plane"}[plane], func(t *testing.T) {
+			srv := jamsockettest.NewServer(t, &jamsockettest.Options{Plane: plane})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc"})
+			require.NoError(t, err)
+			_, err = srv.Client.WaitReady(ctx, conn.BackendID)
+			require.NoError(t, err)
+
+			require.Len(t, srv.Backends(), 1)
+			assert.Equal(t, "doc", srv.Backends()[0].Key)
+			require.NoError(t, srv.Terminate(conn.BackendID, true))
+
+			var last *jamsocket.BackendState
+			for state, err := range srv.Client.StatusStream(ctx, conn.BackendID) {
+				require.NoError(t, err)
+				last = state
+			}
+			assert.Equal(t, jamsocket.StatusTerminated, last.Status)
+			assert.Equal(t, jamsocket.KindHard, last.TerminationKind)
+		})
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	srv, err := jamsockettest.Start(&jamsockettest.Options{
+		Configure: func(c *localplane.Config) { c.StartupTimeout = 10 * time.Second },
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	conn, err := srv.Client.Spawn(ctx, nil)
+	require.NoError(t, err)
+	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
+	require.NoError(t, err)
+
+	require.NoError(t, srv.Close())
+	require.NoError(t, srv.Close(), "Close is idempotent")
+	for _, raw := range []string{srv.APIURL, srv.ProxyURL} {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		_, err = net.DialTimeout("tcp", u.Host, time.Second)
+		assert.Error(t, err, "nothing listens on %s after Close", u.Host)
+	}
+}
+
+func TestEchoReportsTheVerifiedHeaders(t *testing.T) {
+	srv := jamsockettest.NewServer(t, nil)
+	ctx := context.Background()
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{User: "alice", Auth: map[string]any{"plan": "pro"}})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, conn.URL+"a/b?c=d", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Verified-Username", "mallory")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var seen jamsockettest.EchoResponse
+	require.NoError(t, decodeJSON(resp, &seen))
+	assert.Equal(t, conn.BackendID, seen.BackendID)
+	assert.Equal(t, "/a/b?c=d", seen.Path)
+	assert.Equal(t, "alice", seen.Verified["x-verified-username"])
+	assert.JSONEq(t, `{"plan":"pro"}`, seen.Verified["x-verified-user-data"])
+	assert.Equal(t, conn.SecretToken, seen.Verified["x-verified-secret"])
+	assert.Equal(t, conn.BackendID, seen.Verified["x-verified-backend"])
+}
+
+func TestWrongTokenIsRefused(t *testing.T) {
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Token: "right"})
+	other, err := jamsocket.New(jamsocket.Config{Account: "a", Service: "s", Token: "wrong", APIURL: srv.APIURL},
+		jamsocket.WithRetry(jamsocket.RetryPolicy{}))
+	require.NoError(t, err)
+	_, err = other.Spawn(context.Background(), nil)
+	assert.True(t, errors.Is(err, jamsocket.ErrUnauthorized), "got %v", err)
+	assert.Empty(t, srv.Backends())
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
