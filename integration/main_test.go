@@ -72,7 +72,10 @@ func runBackend(mode string) int {
 	srv := &http.Server{Handler: backendHandler(localplane.Backend{
 		ID: os.Getenv("SESSION_BACKEND_ID"), Key: os.Getenv("SESSION_BACKEND_KEY"),
 	}), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
+	if mode != modeIgnoreTerm { // Notify would undo the Ignore
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM)
+	}
 	defer stop()
 	go func() {
 		<-ctx.Done()

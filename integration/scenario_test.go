@@ -220,8 +220,8 @@ func scenarioCrashAtStart(t *testing.T, tg target, r runner) {
 }
 
 // scenarioNeverListens: a backend that runs but never answers is terminated
-// with startuptimeout. A handler backend always listens, so the handler run
-// uses a process backend too (the target is what varies here).
+// with startuptimeout. Only a process can do that: the plane itself serves a
+// handler backend's listener.
 func scenarioNeverListens(t *testing.T, tg target, r runner) {
 	if !r.process {
 		t.Skip("handler backends are served by the plane, which always listens")
