@@ -16,6 +16,7 @@ import (
 // Issue 3's lifecycle proofs, through the SDK.
 
 func TestConcurrentSameKeyConnects(t *testing.T) {
+	t.Parallel()
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{}, nil)
 		ctx := testContext(t)
@@ -50,6 +51,7 @@ func TestConcurrentSameKeyConnects(t *testing.T) {
 }
 
 func TestCrashAfterReady(t *testing.T) {
+	t.Parallel()
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{process: true}, nil)
 		conn := spawnReady(t, srv.Client, &jamsocket.ConnectRequest{Key: "crashy"})
@@ -77,6 +79,7 @@ func TestCrashAfterReady(t *testing.T) {
 }
 
 func TestSoftTerminateEscalatesAfterGracePeriod(t *testing.T) {
+	t.Parallel()
 	const grace = 300 * time.Millisecond
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{process: true}, func(cfg *localplane.Config) { cfg.GracePeriod = grace })
@@ -101,6 +104,7 @@ func TestSoftTerminateEscalatesAfterGracePeriod(t *testing.T) {
 // The limits are observed through the status stream: it ends with the
 // sweep, however long that takes.
 func TestIdleSweep(t *testing.T) {
+	t.Parallel()
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{}, nil)
 		conn := spawnReady(t, srv.Client, &jamsocket.ConnectRequest{Spawn: &jamsocket.SpawnConfig{MaxIdleSeconds: 1}})
@@ -116,6 +120,7 @@ func TestIdleSweep(t *testing.T) {
 }
 
 func TestLifetimeLimit(t *testing.T) {
+	t.Parallel()
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{}, nil)
 		conn := spawnReady(t, srv.Client, &jamsocket.ConnectRequest{Spawn: &jamsocket.SpawnConfig{LifetimeLimitSeconds: 1}})

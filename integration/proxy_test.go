@@ -15,6 +15,7 @@ import (
 // x-verified-* headers are set by the plane and never by the caller, and a
 // URL whose backend is gone answers 410.
 func TestProxy(t *testing.T) {
+	t.Parallel()
 	forTargetsAndRunners(t, func(t *testing.T, tg target, r runner) {
 		srv := newServer(t, tg, r, nil)
 		conn := spawnReady(t, srv.Client, &jamsocket.ConnectRequest{

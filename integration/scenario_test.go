@@ -18,6 +18,7 @@ import (
 // handler and with process backends. Only target's few expectation fields
 // differ between the surfaces.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	scenarios := []struct {
 		name string
 		run  func(t *testing.T, tg target, r runner)

@@ -15,6 +15,7 @@ import (
 // Closing the plane leaves no backend process behind: not one that stops on
 // SIGTERM, not one that ignores it, not one that never became ready.
 func TestShutdownLeavesNoChildProcess(t *testing.T) {
+	t.Parallel()
 	forTargets(t, func(t *testing.T, tg target) {
 		srv := newServer(t, tg, runner{process: true}, nil)
 		spawnReady(t, srv.Client, &jamsocket.ConnectRequest{Key: "serve"})
