@@ -113,6 +113,14 @@ func backendHandler(b localplane.Backend) http.Handler {
 			}
 		}
 	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		// An unsized response that stays open: its first line must reach
+		// the caller through the proxy now, not when it ends.
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("first\n"))
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		if b.Port == 0 { // a process backend (handlers get their port)
 			os.Exit(3)

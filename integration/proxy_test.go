@@ -1,6 +1,8 @@
 package integration_test
 
 import (
+	"bufio"
+	"context"
 	"net/http"
 	"testing"
 
@@ -38,6 +40,8 @@ func TestProxy(t *testing.T) {
 		assert.NotContains(t, got.Verified, "x-verified-invented", "inbound x-verified-* headers are dropped")
 
 		ctx := testContext(t)
+		assertStreams(t, conn.URL+"stream")
+
 		ws, _, err := websocket.Dial(ctx, wsURL(conn.URL)+"ws", nil)
 		require.NoError(t, err)
 		defer ws.CloseNow()
@@ -60,4 +64,21 @@ func TestProxy(t *testing.T) {
 		code, _ = get(t, http.MethodGet, srv.ProxyURL+"/not-a-token/")
 		assert.Equal(t, http.StatusGone, code, "an unknown token is gone too")
 	})
+}
+
+// assertStreams checks that a response the backend flushes but has not
+// finished arrives through the proxy as it is written.
+func assertStreams(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "first\n", line, "the flushed part arrives while the response is still open")
 }
