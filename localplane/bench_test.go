@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -118,8 +121,11 @@ func benchSpawnToReady(b *testing.B, cfg localplane.Config) {
 }
 
 // BenchmarkProxyThroughput sends the same GET to one handler backend
-// straight to its port, then through the proxy, from parallel goroutines
-// with one shared keep-alive pool.
+// straight to its port, through a bare httputil.ReverseProxy, and through
+// the plane's proxy, from parallel goroutines with one shared keep-alive
+// pool. Load generator, proxy and backend share the machine's cores, so a
+// second hop costs what it costs in CPU: compare the plane's proxy with the
+// bare one.
 func BenchmarkProxyThroughput(b *testing.B) {
 	var port atomic.Int64
 	_, client := benchPlane(b, localplane.Config{Handler: func(be localplane.Backend) http.Handler {
@@ -137,9 +143,27 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	b.Cleanup(transport.CloseIdleConnections)
 	hc := &http.Client{Transport: transport}
 
+	backendURL := "http://127.0.0.1:" + strconv.Itoa(int(port.Load()))
 	var direct float64
 	b.Run("direct", func(b *testing.B) {
-		direct = benchGets(b, hc, "http://127.0.0.1:"+strconv.Itoa(int(port.Load()))+"/")
+		direct = benchGets(b, hc, backendURL+"/")
+	})
+	// The floor: a bare httputil.ReverseProxy in front of the same backend,
+	// so that the plane's own cost shows apart from a second hop's.
+	target, _ := url.Parse(backendURL)
+	bareProxy := httputil.NewSingleHostReverseProxy(target)
+	bareTransport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil} // as many as the plane's proxy keeps
+	bareProxy.Transport = bareTransport
+	bare := httptest.NewServer(bareProxy)
+	b.Cleanup(func() {
+		bare.Close()
+		bareTransport.CloseIdleConnections()
+	})
+	b.Run("bare-reverseproxy", func(b *testing.B) {
+		proxied := benchGets(b, hc, bare.URL+"/")
+		if direct > 0 {
+			b.ReportMetric(100*proxied/direct, "%-of-direct")
+		}
 	})
 	b.Run("proxy", func(b *testing.B) {
 		proxied := benchGets(b, hc, conn.URL)
