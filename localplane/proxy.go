@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
@@ -155,8 +156,12 @@ func (b *backend) initProxy() {
 			pr.Out.URL.Host = "backend" // the transport dials the backend's address
 			pr.SetXForwarded()
 		},
-		Transport:     b.transport,
-		FlushInterval: -1, // stream responses (SSE from backends) as they come
+		Transport: b.transport,
+		// FlushInterval stays 0: ReverseProxy already flushes every write of
+		// an SSE response and of one without a Content-Length, so streams
+		// pass as they come; flushing every write of a sized response too
+		// cost a write syscall per chunk.
+		BufferPool: copyBuffers,
 		ModifyResponse: func(resp *http.Response) error {
 			h := resp.Header
 			if h.Get("Access-Control-Allow-Origin") == "" {
@@ -173,6 +178,19 @@ func (b *backend) initProxy() {
 			b.srv.log.Debug("proxy error", "backend", b.id, "err", err)
 			w.WriteHeader(http.StatusBadGateway)
 		},
+	}
+}
+
+// copyBuffers recycles the buffers ReverseProxy copies bodies with, which it
+// would otherwise allocate (32 KiB) for every proxied response.
+var copyBuffers httputil.BufferPool = &bufferPool{sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[32 << 10]byte)[:] }
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) == 32<<10 {
+		b.p.Put((*[32 << 10]byte)(buf[:32<<10]))
 	}
 }
 

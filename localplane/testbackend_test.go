@@ -48,7 +48,10 @@ func runTestBackend() int {
 	}
 	fmt.Println("listening")
 	srv := &http.Server{Handler: echoHandler(nil)}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
+	if mode != "ignoreterm" { // Notify would undo the Ignore
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM)
+	}
 	defer stop()
 	go func() {
 		<-ctx.Done()

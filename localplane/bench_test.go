@@ -1,0 +1,256 @@
+package localplane_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The local plane's benchmarks (issue 3). They report, besides ns/op:
+//
+//   - BenchmarkSpawnToReady: the median time from Spawn to WaitReady's
+//     answer, through the SDK, as ms-median (goal for the process backend:
+//     under 50 ms);
+//   - BenchmarkProxyThroughput: req/s sent straight to a backend and through
+//     the proxy in the same run, and the proxy's share as %-of-direct (goal:
+//     at least 70);
+//   - BenchmarkMemoryPerIdleBackend: the plane's heap and stacks per idle
+//     ready handler backend, 200 of them, as bytes/backend (goal: under
+//     100 KiB).
+//
+// They assert nothing about time: run them and read the numbers.
+//
+//	go test -run '^$' -bench . -benchmem ./localplane/
+
+// okHandler is the smallest handler backend.
+func okHandler(localplane.Backend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+}
+
+// benchPlane starts a local plane on free ports, closed when b ends, and a
+// Client for its Jamsocket surface.
+func benchPlane(b *testing.B, cfg localplane.Config) (*localplane.Server, *jamsocket.Client) {
+	b.Helper()
+	cfg.APIAddr, cfg.ProxyAddr = "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := localplane.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	client, err := jamsocket.New(jamsocket.Config{Account: "bench", Service: "bench", Token: "bench", APIURL: srv.APIURL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, client
+}
+
+// buildBenchBackend builds internal/benchbackend into a temporary directory
+// and returns the binary's path.
+func buildBenchBackend(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "benchbackend")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/jamsocket-go/jamsocket/localplane/internal/benchbackend").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building the benchmark backend: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func BenchmarkSpawnToReady(b *testing.B) {
+	b.Run("handler", func(b *testing.B) {
+		benchSpawnToReady(b, localplane.Config{Handler: okHandler})
+	})
+	b.Run("process", func(b *testing.B) {
+		benchSpawnToReady(b, localplane.Config{Command: []string{buildBenchBackend(b)}})
+	})
+}
+
+// benchSpawnToReady times Spawn + WaitReady of fresh backends, one at a
+// time; each is hard-terminated, off the clock, before the next.
+func benchSpawnToReady(b *testing.B, cfg localplane.Config) {
+	srv, client := benchPlane(b, cfg)
+	ctx := b.Context()
+	var samples []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		conn, err := client.Spawn(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.WaitReady(ctx, conn.BackendID); err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, time.Since(start))
+
+		b.StopTimer()
+		if err := srv.Terminate(conn.BackendID, true); err != nil {
+			b.Fatal(err)
+		}
+		for _, err := range client.StatusStream(ctx, conn.BackendID) { // ends after terminated
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2])/float64(time.Millisecond), "ms-median")
+}
+
+// BenchmarkProxyThroughput sends the same GET to one handler backend
+// straight to its port, through a bare httputil.ReverseProxy, and through
+// the plane's proxy, from parallel goroutines with one shared keep-alive
+// pool. Load generator, proxy and backend share the machine's cores, so a
+// second hop costs what it costs in CPU: compare the plane's proxy with the
+// bare one.
+func BenchmarkProxyThroughput(b *testing.B) {
+	var port atomic.Int64
+	_, client := benchPlane(b, localplane.Config{Handler: func(be localplane.Backend) http.Handler {
+		port.Store(int64(be.Port))
+		return okHandler(be)
+	}})
+	conn, err := client.Spawn(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := client.WaitReady(b.Context(), conn.BackendID); err != nil {
+		b.Fatal(err)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
+	b.Cleanup(transport.CloseIdleConnections)
+	hc := &http.Client{Transport: transport}
+
+	backendURL := "http://127.0.0.1:" + strconv.Itoa(int(port.Load()))
+	var direct float64
+	b.Run("direct", func(b *testing.B) {
+		direct = benchGets(b, hc, backendURL+"/")
+	})
+	// The floor: a bare httputil.ReverseProxy in front of the same backend,
+	// so that the plane's own cost shows apart from a second hop's.
+	target, _ := url.Parse(backendURL)
+	bareProxy := httputil.NewSingleHostReverseProxy(target)
+	bareTransport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil} // as many as the plane's proxy keeps
+	bareProxy.Transport = bareTransport
+	bare := httptest.NewServer(bareProxy)
+	b.Cleanup(func() {
+		bare.Close()
+		bareTransport.CloseIdleConnections()
+	})
+	b.Run("bare-reverseproxy", func(b *testing.B) {
+		proxied := benchGets(b, hc, bare.URL+"/")
+		if direct > 0 {
+			b.ReportMetric(100*proxied/direct, "%-of-direct")
+		}
+	})
+	b.Run("proxy", func(b *testing.B) {
+		proxied := benchGets(b, hc, conn.URL)
+		if direct > 0 {
+			b.ReportMetric(100*proxied/direct, "%-of-direct")
+		}
+	})
+}
+
+// benchGets runs GET url from parallel goroutines and reports req/s.
+func benchGets(b *testing.B, hc *http.Client, url string) float64 {
+	b.SetParallelism(4) // 4 per CPU: enough requests in flight to keep both sides busy
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := hc.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("GET: %s", resp.Status)
+				return
+			}
+		}
+	})
+	rps := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rps, "req/s")
+	return rps
+}
+
+// BenchmarkMemoryPerIdleBackend measures what 200 idle, ready handler
+// backends cost the plane: heap in use plus goroutine stacks, after a GC,
+// before spawning them and once all are ready.
+func BenchmarkMemoryPerIdleBackend(b *testing.B) {
+	const n = 200
+	var perBackend []float64
+	for b.Loop() {
+		perBackend = append(perBackend, memoryPerBackend(b, n))
+	}
+	b.ReportMetric(slices.Max(perBackend), "bytes/backend")
+}
+
+func memoryPerBackend(b *testing.B, n int) float64 {
+	var ready atomic.Int64
+	allReady := make(chan struct{})
+	var once sync.Once
+	srv, client := benchPlane(b, localplane.Config{
+		Handler: okHandler,
+		OnChange: func(s localplane.BackendSummary) {
+			if s.Status == types.StatusReady && ready.Add(1) == int64(n)+1 { // +1: the warm-up backend
+				once.Do(func() { close(allReady) })
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
+	defer cancel()
+	// A warm-up backend, so that one-time costs (connection pools, the
+	// listeners' first buffers) are in the baseline.
+	if _, err := client.Spawn(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	before := heapAndStacks()
+	for range n {
+		if _, err := client.Spawn(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-allReady:
+	case <-ctx.Done():
+		b.Fatalf("only %d of %d backends became ready", ready.Load(), n+1)
+	}
+	after := heapAndStacks()
+	b.StopTimer()
+	if err := srv.Close(); err != nil { // Cleanup closes it again, harmlessly
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	return float64(after-before) / float64(n)
+}
+
+// heapAndStacks is the live heap and the goroutine stacks after a GC.
+func heapAndStacks() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
+}
