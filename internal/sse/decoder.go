@@ -36,6 +36,10 @@ type Event struct {
 type Decoder struct {
 	scanner *bufio.Scanner
 	lastID  string
+	maxLine int
+	// skipLF is set after a line ended by CR: an LF that follows belongs to
+	// the same line ending (CRLF split across reads).
+	skipLF bool
 }
 
 // NewDecoder returns a decoder reading r, refusing lines longer than maxLine
@@ -44,11 +48,13 @@ func NewDecoder(r io.Reader, maxLine int) *Decoder {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
+	d := &Decoder{maxLine: maxLine}
 	s := bufio.NewScanner(r)
 	// The scanner needs room for the line plus its terminator.
 	s.Buffer(make([]byte, 0, min(maxLine+2, 64<<10)), maxLine+2)
-	s.Split(scanLines)
-	return &Decoder{scanner: s}
+	s.Split(d.scanLines)
+	d.scanner = s
+	return d
 }
 
 // Next returns the next event. At the end of the stream it returns io.EOF;
@@ -89,7 +95,7 @@ func (d *Decoder) Next() (Event, error) {
 		}
 	}
 	if err := d.scanner.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
+		if errors.Is(err, bufio.ErrTooLong) || errors.Is(err, ErrLineTooLong) {
 			return Event{}, ErrLineTooLong
 		}
 		return Event{}, err
@@ -101,28 +107,37 @@ func (d *Decoder) Next() (Event, error) {
 // when reconnecting.
 func (d *Decoder) LastEventID() string { return d.lastID }
 
-// scanLines is a bufio.SplitFunc for lines ended by LF, CRLF or a lone CR.
-func scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+// scanLines is a bufio.SplitFunc for lines ended by LF, CRLF or a lone CR,
+// refusing a line longer than maxLine. A line ended by CR is returned at
+// once, without waiting to see whether an LF follows, so that an event is
+// dispatched as soon as its blank line arrives.
+func (d *Decoder) scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if d.skipLF && len(data) > 0 {
+		d.skipLF = false
+		if data[0] == '\n' {
+			return 1, nil, nil
+		}
+	}
 	i := bytes.IndexAny(data, "\r\n")
 	switch {
 	case i < 0:
+		if len(data) > d.maxLine {
+			return 0, nil, ErrLineTooLong
+		}
 		if atEOF && len(data) > 0 {
 			// An unterminated last line is not a complete line; the
 			// standard discards a pending event at EOF anyway.
 			return len(data), nil, nil
 		}
 		return 0, nil, nil
+	case i > d.maxLine:
+		return 0, nil, ErrLineTooLong
 	case data[i] == '\n':
 		return i + 1, data[:i], nil
-	case i+1 < len(data):
-		if data[i+1] == '\n' {
-			return i + 2, data[:i], nil
-		}
-		return i + 1, data[:i], nil
-	case atEOF:
-		return i + 1, data[:i], nil
+	case i+1 < len(data) && data[i+1] == '\n':
+		return i + 2, data[:i], nil
 	default:
-		// A CR at the end of what was read: wait to see if LF follows.
-		return 0, nil, nil
+		d.skipLF = i+1 == len(data)
+		return i + 1, data[:i], nil
 	}
 }
