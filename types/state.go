@@ -92,6 +92,9 @@ func (t *WireTime) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("time %q is not ISO-8601: %w", s, err)
 		}
+		if err := checkYear(parsed); err != nil {
+			return err
+		}
 		*t = WireTime(parsed)
 		return nil
 	default:
@@ -99,9 +102,27 @@ func (t *WireTime) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("time %.40s is neither a string nor epoch milliseconds", b)
 		}
-		*t = WireTime(time.UnixMilli(int64(ms)).UTC())
+		// Beyond ±2^62 ms the conversion to int64 is undefined; checkYear
+		// refuses far less than that anyway.
+		if ms > 1<<62 || ms < -(1<<62) {
+			return fmt.Errorf("time %.40s is out of range", b)
+		}
+		parsed := time.UnixMilli(int64(ms)).UTC()
+		if err := checkYear(parsed); err != nil {
+			return err
+		}
+		*t = WireTime(parsed)
 		return nil
 	}
+}
+
+// checkYear refuses a time that MarshalJSON could not write back as
+// ISO-8601: its year in UTC must have four digits.
+func checkYear(t time.Time) error {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("time %s is out of range (years 0000 to 9999)", t.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // MarshalJSON encodes the time as an ISO-8601 string in UTC.
