@@ -1,6 +1,9 @@
 package types
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"log/slog"
+)
 
 // The wire types of Plane's controller API (/ctrl and /pub), for a client of
 // a self-hosted Plane and for servers that speak it.
@@ -82,6 +85,12 @@ func (a RegistryAuth) String() string {
 
 // GoString is String, so that %#v redacts too.
 func (a RegistryAuth) GoString() string { return "types.RegistryAuth" + a.String() }
+
+// LogValue logs the username only; without it a JSON log handler would
+// marshal the password.
+func (a RegistryAuth) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("username", a.Username), slog.String("password", Redacted))
+}
 
 // PlaneConnectResponse is the answer of POST /ctrl/connect.
 type PlaneConnectResponse struct {
