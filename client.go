@@ -191,9 +191,26 @@ func parseBaseURL(raw string) (*url.URL, error) {
 // redactURL hides the user part of a URL, where Plane's client carries its
 // token.
 func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		u.User = url.User(types.Redacted)
-		return u.String()
+	u, err := url.Parse(raw)
+	if err == nil {
+		if u.User != nil {
+			u.User = url.User(types.Redacted)
+			return u.String()
+		}
+		return raw
+	}
+	// A URL that does not parse may still hold a user part: hide whatever
+	// stands between the scheme and the last @ of the authority.
+	rest, scheme := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		return scheme + types.Redacted + rest[at:]
 	}
 	return raw
 }
