@@ -259,7 +259,15 @@ func pathOf(segments ...string) string {
 	var b strings.Builder
 	for _, s := range segments {
 		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
+		switch s {
+		case ".", "..":
+			// PathEscape leaves dots alone, and a literal dot segment is
+			// removed by URL normalisation (RFC 3986 5.2.4) in proxies and
+			// servers, climbing out of the intended path.
+			b.WriteString(strings.Repeat("%2E", len(s)))
+		default:
+			b.WriteString(url.PathEscape(s))
+		}
 	}
 	return b.String()
 }
