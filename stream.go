@@ -93,6 +93,11 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 		return dropped, false, err
 	}
 	defer resp.Body.Close()
+	// Not every RoundTripper closes the body when the request's context
+	// ends; closing it here is what unblocks a read stuck on a silent
+	// connection, on cancel and on the idle timeout alike.
+	stopClosing := context.AfterFunc(connCtx, func() { resp.Body.Close() })
+	defer stopClosing()
 	if s.onConnect != nil {
 		s.onConnect()
 	}
