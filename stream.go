@@ -64,15 +64,18 @@ func (s *eventStream[T]) run(ctx context.Context, c *Client, yield func(T, error
 			yield(zero, fmt.Errorf("jamsocket: stream %s: %w", s.path, ctxErr))
 			return
 		}
+		// A connection that delivered something new resets the budget: its
+		// drop is not a failed reconnect, and the next wait is the shortest.
 		if progressed {
 			failures = 0
+		} else {
+			failures++
 		}
-		failures++
 		if permanentStreamError(err) || failures > policy.MaxReconnects {
-			yield(zero, &StreamError{Path: s.path, Attempts: failures, Err: err})
+			yield(zero, &StreamError{Path: s.path, Attempts: max(failures, 1), Err: err})
 			return
 		}
-		wait := retry.Jitter(retry.Exponential(policy.MinWait, policy.MaxWait, failures-1))
+		wait := retry.Jitter(retry.Exponential(policy.MinWait, policy.MaxWait, failures))
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: stream reconnecting",
 			slog.String("path", s.path), slog.String("why", err.Error()),
 			slog.Int("attempt", failures), slog.Duration("wait", wait))
