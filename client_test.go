@@ -341,3 +341,18 @@ func TestBasePathPrefix(t *testing.T) {
 	_, err := c.Status(context.Background(), "b1")
 	require.NoError(t, err)
 }
+
+func repeat(b byte, n int) string {
+	return string(bytesRepeat(b, n))
+}
+
+func bytesRepeat(b byte, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
+}
+
+// ioPipe is io.Pipe, whose reader is the streamed body.
+func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
