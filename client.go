@@ -140,6 +140,9 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	if o.stream.IdleTimeout <= 0 {
+		o.stream.IdleTimeout = DefaultStreamPolicy.IdleTimeout
+	}
 	base, err := parseBaseURL(rawURL)
 	if err != nil {
 		return nil, err

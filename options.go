@@ -38,7 +38,9 @@ var DefaultRetryPolicy = RetryPolicy{MaxRetries: 4, MinWait: 200 * time.Millisec
 // StreamPolicy governs the long-lived streams (StatusStream and the like).
 type StreamPolicy struct {
 	// IdleTimeout is how long a stream may send nothing at all, not even a
-	// keep-alive, before it is treated as dropped and reconnected.
+	// keep-alive, before it is treated as dropped and reconnected. Zero
+	// means DefaultStreamPolicy's; there is always an idle timeout, since a
+	// half-open connection would otherwise hang the stream for good.
 	IdleTimeout time.Duration
 	// MaxReconnects is how many reconnects in a row may fail to deliver
 	// anything new before the stream gives up with a *StreamError. Any new
