@@ -370,3 +370,28 @@ func TestStatusStreamRangedTwice(t *testing.T) {
 		assert.Equal(t, []BackendStatus{StatusReady, StatusTerminated}, got, "each range starts afresh")
 	}
 }
+
+// A policy that leaves IdleTimeout at zero must not drop every connection
+// at once: zero takes the default.
+func TestStatusStreamZeroIdleTimeout(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock, WithStreamPolicy(StreamPolicy{MaxReconnects: 2}))
+	pr, pw := ioPipe()
+	mock.RegisterResponder("GET", streamURL, func(*http.Request) (*http.Response, error) { return sseResponse(pr), nil })
+	gotReady := make(chan struct{})
+	go func() {
+		_, _ = pw.Write([]byte(event(StatusReady)))
+		<-gotReady // the consumer has it: a zero idle timeout would fire now
+		_, _ = pw.Write([]byte(event(StatusTerminated)))
+	}()
+	var got []BackendStatus
+	for state, err := range c.StatusStream(context.Background(), "b1") {
+		require.NoError(t, err)
+		got = append(got, state.Status)
+		if state.Status == StatusReady {
+			close(gotReady)
+		}
+	}
+	assert.Equal(t, []BackendStatus{StatusReady, StatusTerminated}, got)
+	assert.Equal(t, 1, calls(mock, "GET", streamURL))
+}
