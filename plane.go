@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,6 +62,16 @@ func (c PlaneConfig) String() string {
 
 // GoString is String, so that %#v redacts too.
 func (c PlaneConfig) GoString() string { return "jamsocket.PlaneConfig" + c.String() }
+
+// LogValue logs the configuration with its secrets redacted; without it a
+// JSON log handler would marshal the token and the registry password.
+func (c PlaneConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("controller_url", redactURL(c.ControllerURL)), slog.String("token", redactToken(c.Token)),
+		slog.String("image", c.Executable.Image), slog.String("cluster", c.Cluster),
+		slog.String("pool", c.Pool), slog.String("namespace", c.Namespace),
+	)
+}
 
 // The environment variables PlaneConfigFromEnv reads.
 const (
