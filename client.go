@@ -227,15 +227,15 @@ func isLoopback(host string) bool {
 }
 
 // String describes the Client without its token.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("jamsocket.Client{APIURL:%s Account:%s Service:%s}", c.baseURL, c.cfg.Account, c.cfg.Service)
 }
 
 // GoString is String, so that %#v does not print the token either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // LogValue logs the Client without its token.
-func (c *Client) LogValue() slog.Value {
+func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("api_url", c.baseURL.String()), slog.String("account", c.cfg.Account),
 		slog.String("service", c.cfg.Service))
 }
