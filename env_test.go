@@ -1,0 +1,123 @@
+package jamsocket
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// clearEnv empties every variable FromEnv reads, for this test only.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, v := range []string{EnvAccount, EnvToken, EnvService, EnvAPIURL, EnvDev, EnvDevPort, EnvEnvironment,
+		EnvPlaneURL, EnvPlaneToken, EnvPlaneImage, EnvPlaneCluster, EnvPlanePool, EnvPlaneNamespace} {
+		t.Setenv(v, "")
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Run("hosted", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvAccount, "acme")
+		t.Setenv(EnvToken, testToken)
+		t.Setenv(EnvService, "editor")
+		c, err := FromEnv()
+		require.NoError(t, err)
+		assert.Equal(t, DefaultAPIURL, c.APIURL())
+		assert.Equal(t, "acme", c.cfg.Account)
+		assert.Equal(t, "editor", c.cfg.Service)
+		assert.Equal(t, testToken, c.token)
+	})
+	t.Run("hosted with API URL and environment", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvAccount, "acme")
+		t.Setenv(EnvToken, testToken)
+		t.Setenv(EnvService, "editor")
+		t.Setenv(EnvAPIURL, "https://api.staging.example")
+		t.Setenv(EnvEnvironment, "staging")
+		t.Setenv(EnvDev, "false")
+		c, err := FromEnv()
+		require.NoError(t, err)
+		assert.Equal(t, "https://api.staging.example", c.APIURL())
+		assert.Equal(t, "staging", c.cfg.Environment)
+	})
+	t.Run("every missing variable is named", func(t *testing.T) {
+		clearEnv(t)
+		_, err := FromEnv()
+		require.Error(t, err)
+		for _, v := range []string{EnvAccount, EnvToken, EnvService} {
+			assert.Contains(t, err.Error(), v)
+		}
+		t.Setenv(EnvToken, testToken)
+		_, err = FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), EnvAccount)
+		assert.Contains(t, err.Error(), EnvService)
+		assert.NotContains(t, err.Error(), EnvToken+",")
+		assert.NotContains(t, err.Error(), testToken)
+	})
+	t.Run("dev mode", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvDev, "true")
+		c, err := FromEnv()
+		require.NoError(t, err)
+		assert.Equal(t, "http://localhost:8080", c.APIURL())
+		t.Setenv(EnvDevPort, "9123")
+		c, err = FromEnv()
+		require.NoError(t, err)
+		assert.Equal(t, "http://localhost:9123", c.APIURL())
+		assert.Equal(t, "-", c.cfg.Account)
+	})
+	t.Run("dev mode errors", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvDev, "maybe")
+		_, err := FromEnv()
+		require.ErrorContains(t, err, EnvDev)
+		t.Setenv(EnvDev, "1")
+		t.Setenv(EnvDevPort, "eighty")
+		_, err = FromEnv()
+		require.ErrorContains(t, err, EnvDevPort)
+		t.Setenv(EnvDevPort, "123456")
+		_, err = FromEnv()
+		require.Error(t, err)
+	})
+	t.Run("plane", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvPlaneURL, "http://127.0.0.1:8080")
+		t.Setenv(EnvPlaneImage, "ghcr.io/acme/editor:v1")
+		t.Setenv(EnvPlaneToken, testToken)
+		t.Setenv(EnvPlaneCluster, "localhost:9090")
+		t.Setenv(EnvPlanePool, "gpu")
+		t.Setenv(EnvPlaneNamespace, "editor")
+		// Plane wins even when the hosted variables are set too.
+		t.Setenv(EnvAccount, "acme")
+		c, err := FromEnv()
+		require.NoError(t, err)
+		require.NotNil(t, c.plane)
+		assert.Equal(t, "http://127.0.0.1:8080", c.APIURL())
+		assert.Equal(t, PlaneConfig{ControllerURL: "http://127.0.0.1:8080", Token: testToken,
+			Executable: PlaneExecutable{Image: "ghcr.io/acme/editor:v1"}, Cluster: "localhost:9090", Pool: "gpu", Namespace: "editor"}, c.plane.cfg)
+		assert.Equal(t, testToken, c.token)
+	})
+	t.Run("plane missing image", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvPlaneURL, "http://127.0.0.1:8080")
+		_, err := FromEnv()
+		require.ErrorContains(t, err, EnvPlaneImage)
+		_, err = PlaneConfigFromEnv()
+		require.ErrorContains(t, err, EnvPlaneImage)
+		assert.NotContains(t, err.Error(), EnvPlaneURL)
+	})
+	t.Run("options apply", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv(EnvAccount, "acme")
+		t.Setenv(EnvToken, testToken)
+		t.Setenv(EnvService, "editor")
+		t.Setenv(EnvAPIURL, "http://api.internal")
+		_, err := FromEnv()
+		require.Error(t, err, "token over plain http to a remote host")
+		_, err = FromEnv(WithInsecureHTTP())
+		require.NoError(t, err)
+	})
+}
