@@ -119,4 +119,3 @@ func TestNilLogger(t *testing.T) {
 	_, err := c.Status(context.Background(), "b1")
 	require.NoError(t, err)
 }
-
