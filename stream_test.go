@@ -307,10 +307,10 @@ func TestStatusStreamIdleTimeout(t *testing.T) {
 func TestStatusStreamKeepAlivesAreActivity(t *testing.T) {
 	mock := httpmock.NewMockTransport()
 	policy := fastStream
-	policy.IdleTimeout = 50 * time.Millisecond
+	policy.IdleTimeout = 150 * time.Millisecond
 	policy.MaxReconnects = 0
 	c := newTestClient(t, mock, WithStreamPolicy(policy))
-	// Keep-alives every 10ms for 200ms, four times the idle timeout, then
+	// Keep-alives every 10ms for 400ms, well over the idle timeout, then
 	// the last status.
 	pr, pw := ioPipe()
 	mock.RegisterResponder("GET", streamURL, func(*http.Request) (*http.Response, error) { return sseResponse(pr), nil })
@@ -318,7 +318,7 @@ func TestStatusStreamKeepAlivesAreActivity(t *testing.T) {
 		_, _ = pw.Write([]byte(event(StatusReady)))
 		ticker := time.NewTicker(10 * time.Millisecond)
 		defer ticker.Stop()
-		for range 20 {
+		for range 40 {
 			<-ticker.C
 			if _, err := pw.Write([]byte(":\n\n")); err != nil {
 				return
