@@ -21,7 +21,7 @@ const statusURL = testAPI + "/v2/backend/b1/status"
 
 const readyBody = `{"status":"ready","time":"2024-11-04T20:42:21.123Z"}`
 
-func TestErrorShapes(t *testing.T) {
+func TestAPIErrorShapes(t *testing.T) {
 	for _, tc := range []struct {
 		name                     string
 		status                   int

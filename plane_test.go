@@ -379,7 +379,7 @@ func TestPlaneSpawnRetries(t *testing.T) {
 	}
 }
 
-func TestUnsupportedOnPlane(t *testing.T) {
+func TestUnsupportedOnPlaneError(t *testing.T) {
 	err := unsupportedOnPlane("Backends")
 	assert.ErrorIs(t, err, errors.ErrUnsupported)
 	assert.Contains(t, err.Error(), "Backends")
