@@ -107,8 +107,8 @@ func (c *Client) WaitReady(ctx context.Context, backendID string) (*BackendState
 		}
 		return nil, err
 	}
-	if done, err := readiness(backendID, state); done {
-		return state, err
+	if done, ready, err := readiness(backendID, state); done {
+		return ready, err
 	}
 	last := state
 	for state, err := range c.StatusStream(ctx, backendID) {
@@ -121,8 +121,8 @@ func (c *Client) WaitReady(ctx context.Context, backendID string) (*BackendState
 			return nil, &WaitError{BackendID: backendID, LastState: last, Err: err}
 		}
 		last = state
-		if done, err := readiness(backendID, state); done {
-			return state, err
+		if done, ready, err := readiness(backendID, state); done {
+			return ready, err
 		}
 	}
 	// StatusStream ends without an error only after terminated, which
@@ -130,15 +130,16 @@ func (c *Client) WaitReady(ctx context.Context, backendID string) (*BackendState
 	return nil, &WaitError{BackendID: backendID, LastState: last, Err: errors.New("status stream ended")}
 }
 
-// readiness says whether waiting is over: ready (nil error) or ending.
-func readiness(backendID string, state *BackendState) (bool, error) {
+// readiness says whether waiting is over, and with what: the ready state, or
+// a *BackendTerminatedError for an ending one.
+func readiness(backendID string, state *BackendState) (done bool, ready *BackendState, err error) {
 	switch {
 	case state.Status == StatusReady:
-		return true, nil
+		return true, state, nil
 	case state.Status.IsEnding():
-		return true, &BackendTerminatedError{BackendID: backendID, State: state}
+		return true, nil, &BackendTerminatedError{BackendID: backendID, State: state}
 	}
-	return false, nil
+	return false, nil, nil
 }
 
 // streamMissing reports a stream refused as if the endpoint did not exist.
@@ -158,8 +159,8 @@ func (c *Client) pollReady(ctx context.Context, backendID string, last *BackendS
 			return nil, &WaitError{BackendID: backendID, LastState: last, Err: err}
 		}
 		last = state
-		if done, err := readiness(backendID, state); done {
-			return state, err
+		if done, ready, err := readiness(backendID, state); done {
+			return ready, err
 		}
 	}
 }

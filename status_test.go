@@ -62,8 +62,9 @@ func TestWaitReady(t *testing.T) {
 			mock.RegisterResponder("GET", statusURL, jsonResponder(200, stateBody(StatusLoading)))
 			mock.RegisterResponder("GET", streamURL, sseResponder(events(StatusLoading, StatusStarting)+
 				`data: {"status":"`+string(ending)+`","time":"2024-11-04T20:42:21.123Z","termination_reason":"startuptimeout"}`+"\n\n", true))
-			_, err := c.WaitReady(context.Background(), "b1")
+			state, err := c.WaitReady(context.Background(), "b1")
 			require.ErrorIs(t, err, ErrBackendTerminated)
+			assert.Nil(t, state, "no state beside the error")
 			var termErr *BackendTerminatedError
 			require.ErrorAs(t, err, &termErr)
 			assert.Equal(t, "b1", termErr.BackendID)
@@ -75,8 +76,9 @@ func TestWaitReady(t *testing.T) {
 			mock := httpmock.NewMockTransport()
 			c := newTestClient(t, mock)
 			mock.RegisterResponder("GET", statusURL, jsonResponder(200, stateBody(ending)))
-			_, err := c.WaitReady(context.Background(), "b1")
+			state, err := c.WaitReady(context.Background(), "b1")
 			require.ErrorIs(t, err, ErrBackendTerminated)
+			assert.Nil(t, state, "no state beside the error")
 			assert.Equal(t, 0, calls(mock, "GET", streamURL))
 		})
 	}
