@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
@@ -278,7 +279,13 @@ func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
 	if b == nil {
 		return
 	}
-	s.streamEvents(w, r, logEvents(b))
+	// Each line's id is its number; a client resuming with Last-Event-ID
+	// gets only the lines after it.
+	var from uint64
+	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
+		from = last + 1
+	}
+	s.streamEvents(w, r, logEvents(b, from))
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

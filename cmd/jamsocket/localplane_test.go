@@ -68,7 +68,7 @@ func TestAgainstLocalPlane(t *testing.T) {
 	assert.Equal(t, jamsocket.StatusTerminated, states[len(states)-1].Status)
 
 	logs := decodeLines[jamsocket.LogLine](t, cli(t, env, "backend", "logs", id, "--json"))
-	assert.Equal(t, []jamsocket.LogLine{{Text: "hello from " + id}}, logs, "the stream ends with the backend")
+	assert.Equal(t, []jamsocket.LogLine{{Text: "hello from " + id, ID: "0"}}, logs, "the stream ends with the backend")
 
 	// A bad token is refused with one line, and never printed.
 	bad := map[string]string{"JAMSOCKET_ACCOUNT": "acct", "JAMSOCKET_TOKEN": "wrong-token-123", "JAMSOCKET_API_URL": srv.APIURL()}
