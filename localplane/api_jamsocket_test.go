@@ -176,6 +176,20 @@ func TestInfoListAndLogs(t *testing.T) {
 	}
 	assert.Contains(t, lines, "got SIGTERM")
 
+	// Lines are numbered; a client resuming after line 1 gets the rest only.
+	resumed := p.openStream(p.APIURL()+"/v2/backend/"+res.BackendID+"/logs/stream", "Last-Event-ID", "1")
+	var rest []string
+	for {
+		ev, ok := resumed.next()
+		if !ok {
+			break
+		}
+		assert.NotEqual(t, "0", ev.id)
+		assert.NotEqual(t, "1", ev.id)
+		rest = append(rest, ev.data)
+	}
+	assert.Equal(t, lines[2:], rest)
+
 	code, body, _ = p.do("GET", "/v2/backend/"+res.BackendID, nil)
 	require.Equal(t, http.StatusOK, code)
 	var info map[string]any
