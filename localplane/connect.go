@@ -55,15 +55,17 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	if s.closed {
 		return connectResult{}, ErrClosed
 	}
+	// A terminated backend no longer holds its key, even in the moment
+	// before its lifecycle goroutine has released it.
 	if b := s.byKey[keyID]; keyID != "" && b != nil {
-		if b.spec.tag != spec.tag {
-			return connectResult{}, errKeyHeld
+		if st, _ := b.current(); !st.Status.IsTerminal() {
+			if b.spec.tag != spec.tag {
+				return connectResult{}, errKeyHeld
+			}
+			res := connectResult{b: b, status: st.Status}
+			res.token, res.secret = s.grantLocked(b, spec.user, userData)
+			return res, nil
 		}
-		res := connectResult{b: b}
-		st, _ := b.current()
-		res.status = st.Status
-		res.token, res.secret = s.grantLocked(b, spec.user, userData)
-		return res, nil
 	}
 	if noSpawn {
 		return connectResult{}, errKeyUnheld
