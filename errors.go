@@ -89,6 +89,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error says which response did not decode, and why.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("jamsocket: %s %s: %d response is not the expected JSON: %v", e.Method, e.Path, e.StatusCode, e.Err)
 }
@@ -108,6 +109,7 @@ type BackendTerminatedError struct {
 	State *BackendState
 }
 
+// Error names the backend and the ending status it reached.
 func (e *BackendTerminatedError) Error() string {
 	msg := fmt.Sprintf("jamsocket: backend %s is %s", e.BackendID, e.State.Status)
 	if e.State.TerminationReason != "" {
@@ -130,6 +132,7 @@ type WaitError struct {
 	Err error
 }
 
+// Error names the backend, the last status seen and the cause.
 func (e *WaitError) Error() string {
 	last := "none"
 	if e.LastState != nil {
@@ -153,6 +156,7 @@ type StreamError struct {
 	Err error
 }
 
+// Error names the stream, the attempts made and the last failure.
 func (e *StreamError) Error() string {
 	return fmt.Sprintf("jamsocket: stream %s given up after %d attempt(s): %v", e.Path, e.Attempts, e.Err)
 }
