@@ -69,7 +69,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		out.URL.Path, _ = url.PathUnescape(out.URL.RawPath)
 	}
 	for name := range out.Header {
-		if strings.HasPrefix(strings.ToLower(name), "x-verified-") {
+		if isVerifiedHeader(name) {
 			delete(out.Header, name)
 		}
 	}
@@ -83,6 +83,12 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	out.Header.Set(hdrBackend, b.id)
 	out.Header.Set(hdrPath, escaped)
 	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+}
+
+// isVerifiedHeader reports whether name is one of the x-verified-* headers,
+// in any spelling (a name that is not a valid token is not canonicalized).
+func isVerifiedHeader(name string) bool {
+	return len(name) >= len("x-verified-") && strings.EqualFold(name[:len("x-verified-")], "x-verified-")
 }
 
 // hijackTracker registers the client connection of a protocol switch
@@ -155,6 +161,15 @@ func (b *backend) initProxy() {
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = "backend" // the transport dials the backend's address
 			pr.SetXForwarded()
+			// ReverseProxy has already dropped, as hop-by-hop, every header
+			// the client named in Connection, the verified ones included.
+			// pr.In carries exactly the verified headers serveProxy set;
+			// put them back so that a client cannot remove them.
+			for name, values := range pr.In.Header {
+				if isVerifiedHeader(name) {
+					pr.Out.Header[name] = values
+				}
+			}
 		},
 		Transport: b.transport,
 		// FlushInterval stays 0: ReverseProxy already flushes every write of

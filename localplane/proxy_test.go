@@ -119,3 +119,22 @@ func TestProxyWaitTimeout(t *testing.T) {
 	code, _, _ := get(t, res.URL)
 	assert.Equal(t, http.StatusGatewayTimeout, code)
 }
+
+// A client may name headers in Connection to have them dropped as
+// hop-by-hop; that must not remove the verified headers the proxy sets.
+func TestProxyVerifiedHeadersSurviveConnectionHeader(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	res := p.connect(map[string]any{"key": "k", "user": "ann"})
+	code, body, _ := get(t, res.URL,
+		"Connection", "X-Verified-Username, x-verified-secret, X-Verified-User-Data, X-Verified-Backend, X-Verified-Path")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var e echoed
+	require.NoError(t, json.Unmarshal(body, &e))
+	assert.Equal(t, map[string]string{
+		"x-verified-username":  "ann",
+		"x-verified-user-data": "{}",
+		"x-verified-secret":    res.SecretToken,
+		"x-verified-backend":   res.BackendID,
+		"x-verified-path":      "/" + res.Token + "/",
+	}, e.Headers)
+}
