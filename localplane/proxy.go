@@ -172,6 +172,9 @@ func (b *backend) initProxy() {
 			}
 		},
 		Transport: b.transport,
+		// A backend that cuts a response short is routine here: log it with
+		// the proxy errors below, not on the process's standard logger.
+		ErrorLog: b.srv.proxyLog,
 		// FlushInterval stays 0: ReverseProxy already flushes every write of
 		// an SSE response and of one without a Content-Length, so streams
 		// pass as they come; flushing every write of a sized response too

@@ -1,11 +1,17 @@
 package localplane_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,4 +143,52 @@ func TestProxyVerifiedHeadersSurviveConnectionHeader(t *testing.T) {
 		"x-verified-backend":   res.BackendID,
 		"x-verified-path":      "/" + res.Token + "/",
 	}, e.Headers)
+}
+
+// What net/http and ReverseProxy report (here: a backend cutting a response
+// short) goes to Config.Logger, not to the process's standard logger.
+func TestProxyErrorsGoToTheLogger(t *testing.T) {
+	var logs syncBuffer
+	p := startPlane(t, localplane.Config{
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Handler: func(localplane.Backend) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				w.Write([]byte("short"))
+				http.NewResponseController(w).Flush()
+				panic(http.ErrAbortHandler) // closes the connection mid-body
+			})
+		},
+	})
+	var std syncBuffer
+	log.SetOutput(&std)
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+
+	res := p.connect(map[string]any{})
+	if resp, err := http.Get(res.URL); err == nil { // the proxy may cut it before the headers
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), "read error during body copy")
+	}, 10*time.Second, 5*time.Millisecond, "plane log: %s", logs.String())
+	assert.Empty(t, std.String())
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -3,6 +3,7 @@ package localplane
 import (
 	"context"
 	"errors"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ type Server struct {
 	runner      runner
 	probeClient *http.Client
 	keepAlive   time.Duration // SSE keep-alive interval
+	proxyLog    *log.Logger   // the backends' ReverseProxy errors, into cfg.Logger
 
 	mu       sync.Mutex
 	started  bool
@@ -67,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		keepAlive: keepAliveInterval,
+		proxyLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		probeClient: &http.Client{
 			Timeout:   2 * time.Second,
 			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
@@ -105,8 +108,11 @@ func (s *Server) Start() error {
 	}
 	s.started = true
 	s.apiLn, s.proxyLn = apiLn, proxyLn
-	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 30 * time.Second}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second}
+	// What net/http reports (panics, accept errors) goes to Config.Logger,
+	// not to the process's standard logger.
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
 	for _, srv := range []struct {
 		s  *http.Server
 		ln net.Listener
