@@ -1,9 +1,6 @@
 package localplane
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -85,20 +82,9 @@ func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 // backend spawned in the same millisecond as before counts as before it.
 func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 	account, service := r.PathValue("account"), r.PathValue("service")
-	body, err := readBody(w, r)
-	if errors.Is(err, errTooLarge) {
-		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
-		return
-	} else if err != nil {
-		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
-		return
-	}
 	var req types.TerminateBackendsRequest
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
-			return
-		}
+	if !decodeJamsocketBody(w, r, &req) {
+		return
 	}
 	before := time.Time(req.Before)
 	if before.IsZero() {

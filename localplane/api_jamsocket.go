@@ -26,20 +26,9 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 	if env == "" {
 		env = defaultEnv
 	}
-	body, err := readBody(w, r)
-	if errors.Is(err, errTooLarge) {
-		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
-		return
-	} else if err != nil {
-		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
-		return
-	}
 	var req types.ConnectRequest
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
-			return
-		}
+	if !decodeJamsocketBody(w, r, &req) {
+		return
 	}
 	if req.NoSpawn && req.Key == "" {
 		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "spawn: false needs a key")
@@ -139,17 +128,9 @@ func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
 	if b == nil {
 		return
 	}
-	body, err := readBody(w, r)
-	if errors.Is(err, errTooLarge) {
-		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
-		return
-	}
 	var req types.TerminateRequest
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
-			return
-		}
+	if !decodeJamsocketBody(w, r, &req) {
+		return
 	}
 	if err := b.terminate(req.Hard, types.ReasonExternal); err != nil {
 		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
@@ -286,6 +267,28 @@ func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
 		from = last + 1
 	}
 	s.streamEvents(w, r, logEvents(b, from))
+}
+
+// decodeJamsocketBody decodes a request body of at most maxBodyBytes into v;
+// an empty body leaves v as it is. When it cannot, it answers with a
+// Jamsocket error (413 or 400) and returns false.
+func decodeJamsocketBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := readBody(w, r)
+	switch {
+	case errors.Is(err, errTooLarge):
+		jamsocketError(w, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is larger than 1 MiB")
+		return false
+	case err != nil:
+		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+err.Error())
+		return false
+	case len(bytes.TrimSpace(body)) == 0:
+		return true
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		jamsocketError(w, http.StatusBadRequest, codeInvalidJSON, "Failed to parse the request body as JSON: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

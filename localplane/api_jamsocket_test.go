@@ -1,8 +1,10 @@
 package localplane_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -207,4 +209,26 @@ func TestInfoListAndLogs(t *testing.T) {
 	code, body, _ = p.do("GET", "/v2/account/acct/backends", nil)
 	require.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"running_backends":[]}`, string(body))
+}
+
+// A terminate whose body cannot be read (broken chunked encoding) is a bad
+// request, not a terminate with default options.
+func TestTerminateUnreadableBody(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	res := p.connect(map[string]any{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.APIURL(), "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /v2/backend/"+res.BackendID+"/terminate HTTP/1.1\r\nHost: x\r\n"+
+		"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	body := readAll(t, resp)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	assert.Equal(t, "BadRequest", errorCode(t, []byte(body)))
+	sum, ok := p.Backend(res.BackendID)
+	require.True(t, ok)
+	assert.False(t, sum.Status.IsEnding(), "status %s", sum.Status)
 }
