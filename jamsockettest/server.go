@@ -37,7 +37,7 @@ type Options struct {
 	// localplane.Config.Command).
 	Command []string
 	// Token is the API token the plane demands and the Client sends;
-	// "test-token" when empty.
+	// "test-token" when empty. Configure may still change it.
 	Token string
 	// Plane makes Client speak Plane's controller API (jamsocket.NewPlane)
 	// instead of Jamsocket's.
@@ -115,7 +115,9 @@ func Start(opts *Options) (*Server, error) {
 	if err := plane.Start(); err != nil {
 		return nil, fmt.Errorf("starting the local plane: %w", err)
 	}
-	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), token: token, plane: opts.Plane}
+	// Configure may have changed the token: the Client sends the one the
+	// plane demands.
+	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), token: cfg.Token, plane: opts.Plane}
 	if s.Client, err = s.NewClient(opts.ClientOptions...); err != nil {
 		_ = plane.Close()
 		return nil, err

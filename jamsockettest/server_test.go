@@ -105,3 +105,13 @@ func decodeJSON(resp *http.Response, v any) error {
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// The Client sends the token the plane ends up demanding, also when
+// Configure changes it.
+func TestConfigureMayChangeTheToken(t *testing.T) {
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{
+		Configure: func(c *localplane.Config) { c.Token = "from-configure" },
+	})
+	_, err := srv.Client.Spawn(context.Background(), nil)
+	require.NoError(t, err)
+}
