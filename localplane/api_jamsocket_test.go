@@ -232,3 +232,24 @@ func TestTerminateUnreadableBody(t *testing.T) {
 	require.True(t, ok)
 	assert.False(t, sum.Status.IsEnding(), "status %s", sum.Status)
 }
+
+// Keys are namespaced per account, service and environment, whatever bytes
+// those path segments hold.
+func TestKeyNamespacesDoNotCollide(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	ids := map[string]bool{}
+	for _, path := range []string{
+		"/v2/service/a%00b/c/connect",
+		"/v2/service/a/b%00c/connect",
+		"/v2/service/a/b/c%00d/connect",
+		"/v2/service/a/b%00c/d/connect",
+	} {
+		code, body, _ := p.do("POST", path, map[string]any{"key": "k"})
+		require.Equal(t, http.StatusOK, code, string(body))
+		var res types.ConnectResponse
+		require.NoError(t, json.Unmarshal(body, &res))
+		assert.True(t, res.Spawned, "%s: spawned", path)
+		ids[res.BackendID] = true
+	}
+	assert.Len(t, ids, 4, "four backends")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,16 +27,26 @@ type connectResult struct {
 	secret  string // "" with a static token
 }
 
-// keyID namespaces a key: Jamsocket keys live per account, service and
-// environment, Plane keys per namespace. The NUL separator cannot occur in
-// the parts (they come from JSON strings and URL path segments, and the
-// surfaces refuse NUL).
+// jamsocketKeyID and planeKeyID namespace a key: Jamsocket keys live per
+// account, service and environment, Plane keys per namespace. Every part is
+// length-prefixed, so that no two different tuples give the same id
+// whatever bytes the parts hold (path segments may carry %00).
 func jamsocketKeyID(account, service, env, key string) string {
-	return "v2\x00" + account + "\x00" + service + "\x00" + env + "\x00" + key
+	return joinKeyID("v2", account, service, env, key)
 }
 
 func planeKeyID(namespace, name string) string {
-	return "plane\x00" + namespace + "\x00" + name
+	return joinKeyID("plane", namespace, name)
+}
+
+func joinKeyID(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(strconv.Itoa(len(p)))
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // connect returns the backend holding keyID, or spawns one from spec (unless
