@@ -17,29 +17,34 @@ type logLine struct {
 }
 
 // logRing keeps the latest logRingSize lines of a backend; guarded by the
-// backend's mu.
+// backend's mu. Line seq lives at lines[seq%logRingSize], so adding a line
+// to a full ring overwrites the oldest one instead of moving the others.
 type logRing struct {
-	lines []logLine // in seq order; a window of at most logRingSize lines
+	lines []logLine // grows up to logRingSize, then wraps
 	next  uint64    // seq of the next line
 }
 
 func (r *logRing) add(stream, text string) {
-	if len(r.lines) == logRingSize {
-		copy(r.lines, r.lines[1:])
-		r.lines = r.lines[:logRingSize-1]
+	l := logLine{seq: r.next, stream: stream, text: text}
+	if len(r.lines) < logRingSize {
+		r.lines = append(r.lines, l)
+	} else {
+		r.lines[r.next%logRingSize] = l
 	}
-	r.lines = append(r.lines, logLine{seq: r.next, stream: stream, text: text})
 	r.next++
 }
 
-// since returns the lines with seq >= from that are still kept.
+// since returns, in order, the lines with seq >= from that are still kept.
 func (r *logRing) since(from uint64) []logLine {
-	for i, l := range r.lines {
-		if l.seq >= from {
-			return append([]logLine(nil), r.lines[i:]...)
-		}
+	from = max(from, r.next-uint64(len(r.lines)))
+	if from >= r.next {
+		return nil
 	}
-	return nil
+	out := make([]logLine, 0, r.next-from)
+	for seq := from; seq < r.next; seq++ {
+		out = append(out, r.lines[seq%logRingSize])
+	}
+	return out
 }
 
 // appendLog records one output line and passes it to Config.BackendOutput.
