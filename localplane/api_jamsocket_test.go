@@ -95,7 +95,8 @@ func TestJamsocketBadInput(t *testing.T) {
 
 func TestTokenAuth(t *testing.T) {
 	p := startPlane(t, localplane.Config{Token: "sekrit"})
-	for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "sekrit"}} {
+	for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "sekrit"},
+		{"Authorization", "Basic sekrit"}, {"Authorization", "Bearer sekrit2"}, {"Authorization", "Bearer"}} {
 		code, body, h := p.do("POST", "/v2/service/a/s/connect", `{}`, hdr...)
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "Unauthorized", errorCode(t, body))
@@ -104,6 +105,9 @@ func TestTokenAuth(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, code)
 		assert.Equal(t, "Unauthorized", planeKind(t, body))
 	}
+	// The scheme is case-insensitive (RFC 7235), the token is not.
+	code, _, _ := p.do("POST", "/v2/service/a/s/connect", `{}`, "Authorization", "bearer sekrit")
+	require.Equal(t, http.StatusOK, code)
 	auth := []string{"Authorization", "Bearer sekrit"}
 	code, body, _ := p.do("POST", "/v2/service/a/s/connect", `{}`, auth...)
 	require.Equal(t, http.StatusOK, code)

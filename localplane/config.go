@@ -73,7 +73,9 @@ type Config struct {
 	// (and when a terminated backend is forgotten, with Forgotten set), so
 	// that a live view can redraw. Calls for one backend arrive in order;
 	// calls for different backends may be concurrent. It must not block for
-	// long and must not call Close.
+	// long and must not call Close or Terminate: it runs on the backend's
+	// own lifecycle goroutine, which those wait on. Hand such work to
+	// another goroutine.
 	OnChange func(BackendSummary)
 }
 
