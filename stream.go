@@ -91,8 +91,16 @@ func (s *eventStream[T]) run(ctx context.Context, c *Client, yield func(T, error
 func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *string, yield func(T, error) bool) (result outcome, progressed bool, err error) {
 	connCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The idle timer runs from the request on: a server that takes the
+	// connection but never sends the headers is as dead as one that stops
+	// sending events.
+	idle := time.AfterFunc(c.opts.stream.IdleTimeout, func() { cancel(errIdle) })
+	defer idle.Stop()
 	resp, err := c.openStream(connCtx, s.path, s.auth, *lastEventID)
 	if err != nil {
+		if errors.Is(context.Cause(connCtx), errIdle) {
+			err = errIdle
+		}
 		return dropped, false, err
 	}
 	defer resp.Body.Close()
@@ -105,8 +113,6 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 		s.onConnect()
 	}
 
-	idle := time.AfterFunc(c.opts.stream.IdleTimeout, func() { cancel(errIdle) })
-	defer idle.Stop()
 	body := &activityReader{r: resp.Body, onRead: func() { idle.Reset(c.opts.stream.IdleTimeout) }}
 	dec := sse.NewDecoder(body, c.opts.maxEventBytes)
 	for {

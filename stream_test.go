@@ -395,3 +395,26 @@ func TestStatusStreamZeroIdleTimeout(t *testing.T) {
 	assert.Equal(t, []BackendStatus{StatusReady, StatusTerminated}, got)
 	assert.Equal(t, 1, calls(mock, "GET", streamURL))
 }
+
+// A server that accepts the request but never sends the response headers is
+// as dead as one that stops sending events: the idle timeout covers the wait
+// for the headers too, or the stream would hang until ctx ends.
+func TestStatusStreamIdleTimeoutBeforeHeaders(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	policy := fastStream
+	policy.IdleTimeout = 20 * time.Millisecond
+	c := newTestClient(t, mock, WithStreamPolicy(policy))
+	mock.RegisterResponder("GET", streamURL, sequence(
+		func(req *http.Request) (*http.Response, error) {
+			<-req.Context().Done() // never answers
+			return nil, req.Context().Err()
+		},
+		sseResponder(events(StatusReady, StatusTerminated), true),
+	))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := collect(t, c.StatusStream(ctx, "b1"))
+	require.NoError(t, err)
+	assert.Equal(t, []BackendStatus{StatusReady, StatusTerminated}, got)
+	assert.Equal(t, 2, calls(mock, "GET", streamURL))
+}
