@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -283,14 +284,21 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := c.readBody(resp)
-	if err != nil {
-		return c.transportError(ctx, r, err)
+	body, readErr := c.readBody(resp)
+	if readErr != nil && ctx.Err() != nil {
+		return c.transportError(ctx, r, readErr)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// The status alone makes the error; a body too large or cut off
+		// only loses some of its message.
 		return c.apiError(r, resp, body)
 	}
-	if out == nil {
+	switch {
+	case errors.Is(readErr, errBodyTooLarge):
+		return &DecodeError{Method: r.method, Path: r.path, StatusCode: resp.StatusCode, Err: readErr}
+	case readErr != nil:
+		return c.transportError(ctx, r, readErr)
+	case out == nil:
 		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
@@ -336,15 +344,19 @@ func (c *Client) setHeaders(h http.Header, auth bool, accept string) {
 	}
 }
 
+// errBodyTooLarge is the cause of a response body over the Client's limit.
+var errBodyTooLarge = errors.New("response body too large")
+
 // readBody reads at most maxBodyBytes, so a misbehaving server cannot exhaust
-// memory.
+// memory. On an error it still returns what it read, which is enough to
+// describe a failed request.
 func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxBodyBytes+1))
 	if err != nil {
-		return nil, err
+		return body, err
 	}
 	if int64(len(body)) > c.opts.maxBodyBytes {
-		return nil, fmt.Errorf("response body larger than %d bytes", c.opts.maxBodyBytes)
+		return body[:c.opts.maxBodyBytes], fmt.Errorf("%w: larger than %d bytes", errBodyTooLarge, c.opts.maxBodyBytes)
 	}
 	return body, nil
 }
@@ -357,6 +369,9 @@ func (c *Client) transportError(ctx context.Context, r request, err error) error
 	}
 	return fmt.Errorf("jamsocket: %s %s: %w", r.method, r.path, c.scrub(err))
 }
+
+// maxErrorMessage bounds APIError.Message, which may quote a whole body.
+const maxErrorMessage = 512
 
 // apiError builds an *APIError from a non-2xx response of either server.
 func (c *Client) apiError(r request, resp *http.Response, body []byte) error {
@@ -382,8 +397,13 @@ func (c *Client) apiError(r request, resp *http.Response, body []byte) error {
 	default:
 		e.Code, e.Message, e.RequestID = shapes.Kind, shapes.Message, shapes.ID
 	}
-	if len(e.Message) > 512 {
-		e.Message = e.Message[:512] + "…"
+	if len(e.Message) > maxErrorMessage {
+		// Cut on a rune boundary, so the message stays valid UTF-8.
+		cut := maxErrorMessage
+		for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+			cut--
+		}
+		e.Message = e.Message[:cut] + "…"
 	}
 	e.Message = c.scrubString(e.Message)
 	return e

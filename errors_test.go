@@ -3,6 +3,7 @@ package jamsocket
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -326,4 +329,49 @@ func TestErrorTypes(t *testing.T) {
 	d := &DecodeError{Method: "GET", Path: "/p", StatusCode: 200, Err: errors.New("bad")}
 	assert.ErrorIs(t, d, ErrInvalidResponse)
 	assert.ErrorContains(t, d, "bad")
+}
+
+// The status code is known before the body is read, so a non-2xx answer is
+// an *APIError even when its body is too large or breaks off.
+func TestAPIErrorWhateverTheBody(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock)
+	mock.RegisterResponder("GET", statusURL, jsonResponder(500, strings.Repeat("x", 11<<20)))
+	_, err := c.Status(context.Background(), "b1")
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr, "a huge error body")
+	assert.Equal(t, 500, apiErr.StatusCode)
+	assert.Less(t, len(apiErr.Message), 600)
+
+	mock.RegisterResponder("GET", statusURL, func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 404, Status: "404 Not Found", Header: http.Header{},
+			Body: io.NopCloser(io.MultiReader(strings.NewReader(`{"error":{"code":"No`), iotest.ErrReader(errReset)))}, nil
+	})
+	_, err = c.Status(context.Background(), "b1")
+	require.ErrorAs(t, err, &apiErr, "an error body that breaks off")
+	assert.Equal(t, 404, apiErr.StatusCode)
+	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+// A success whose body exceeds the limit is not the promised answer.
+func TestOversizedSuccessIsInvalidResponse(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock)
+	mock.RegisterResponder("GET", statusURL, jsonResponder(200, `{"status":"ready","pad":"`+strings.Repeat("x", 11<<20)+`"}`))
+	_, err := c.Status(context.Background(), "b1")
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	var decErr *DecodeError
+	require.ErrorAs(t, err, &decErr)
+	assert.Equal(t, 200, decErr.StatusCode)
+}
+
+func TestTruncatedErrorMessageIsValidUTF8(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock)
+	mock.RegisterResponder("GET", statusURL, jsonResponder(500, "x"+strings.Repeat("é", 400)))
+	_, err := c.Status(context.Background(), "b1")
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.True(t, utf8.ValidString(apiErr.Message), "%q", apiErr.Message)
+	assert.Less(t, len(apiErr.Message), 600)
 }
