@@ -170,6 +170,9 @@ func (c *Client) openStream(ctx context.Context, path string, auth bool, lastEve
 		return nil, c.apiError(r, resp, body)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/event-stream") {
+		// Read a page's worth (a proxy's sign-in page, say) so the
+		// connection can be reused; a longer body is not worth the wait.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		return nil, &DecodeError{Method: r.method, Path: path, StatusCode: resp.StatusCode,
 			Err: fmt.Errorf("content type %q is not text/event-stream", ct)}

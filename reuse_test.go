@@ -1,0 +1,70 @@
+package jamsocket
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Every response body is read to its end (or drained) before it is closed,
+// so that one keep-alive connection serves a run of calls, whatever they
+// answered: a success, an API error, a retried 503, a stream refused for its
+// content type.
+func TestConnectionsAreReused(t *testing.T) {
+	var n atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/backend/ok/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(readyBody))
+	})
+	mux.HandleFunc("GET /v2/backend/gone/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":{"code":"NotFound","message":"` + strings.Repeat("x", 8<<10) + `"}}`))
+	})
+	var flaky atomic.Int64
+	mux.HandleFunc("GET /v2/backend/flaky/status", func(w http.ResponseWriter, _ *http.Request) {
+		if flaky.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(strings.Repeat("busy ", 100)))
+			return
+		}
+		_, _ = w.Write([]byte(readyBody))
+	})
+	mux.HandleFunc("GET /v2/backend/html/status/stream", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html>" + strings.Repeat("sign in ", 1<<10) + "</html>"))
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			n.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
+	require.NoError(t, err)
+	defer c.http.HTTPClient.CloseIdleConnections()
+
+	ctx := context.Background()
+	for range 3 {
+		_, err = c.Status(ctx, "ok")
+		require.NoError(t, err)
+		_, err = c.Status(ctx, "gone")
+		require.ErrorIs(t, err, ErrNotFound)
+		for _, err := range c.StatusStream(ctx, "html") {
+			require.ErrorIs(t, err, ErrInvalidResponse)
+		}
+	}
+	_, err = c.Status(ctx, "flaky")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n.Load(), "connections opened")
+}
