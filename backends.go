@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"iter"
 	"net/http"
 	"slices"
@@ -81,14 +80,12 @@ func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
 // up (a *StreamError), when the server refuses it (an *APIError inside the
 // *StreamError; ErrNotFound for an unknown backend), or when ctx ends.
 //
-// Across reconnects it avoids repeating lines the server replays: when the
-// server numbers its events (id:), by resuming with Last-Event-ID and
-// dropping lines whose number it has already passed; otherwise by
-// recognising a replay of the last lines it yielded (it remembers the last
-// 10,000). A replay reaching further back than that, or a server that
-// numbers lines without an order, may repeat lines; a new line identical to
-// the last ones yielded, right after a reconnect, is shown only once a
-// later line tells it apart from a replay.
+// When the server numbers its lines (id: N, as the local plane does), a
+// reconnect resumes with Last-Event-ID and drops any line whose number was
+// already yielded, so no line is repeated or lost. Lines without numbers
+// are all yielded: after a reconnect, a server that replays them shows them
+// again, since a replayed line cannot be told from a new one that reads the
+// same.
 //
 // A connection that ends, or idles past the stream policy's IdleTimeout,
 // without a new line counts as a failed reconnect: a backend that stays
@@ -104,26 +101,16 @@ func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, 
 			yield(LogLine{}, err)
 			return
 		}
-		d := &logDeduper{seed: maphash.MakeSeed()}
-		s := eventStream[[]LogLine]{
+		d := &logDeduper{}
+		s := eventStream[LogLine]{
 			path:      pathOf("v2", "backend", backendID, "logs", "stream"),
 			auth:      true,
-			decode:    func(ev sse.Event) ([]LogLine, bool, error) { lines := d.add(ev); return lines, len(lines) > 0, nil },
-			isLast:    func([]LogLine) bool { return false },
+			decode:    d.decode,
+			isLast:    func(LogLine) bool { return false },
 			complete:  c.backendGone(backendID),
 			onConnect: d.reconnected,
 		}
-		s.run(ctx, c, func(lines []LogLine, err error) bool {
-			if err != nil {
-				return yield(LogLine{}, err)
-			}
-			for _, l := range lines {
-				if !yield(l, nil) {
-					return false
-				}
-			}
-			return true
-		})
+		s.run(ctx, c, yield)
 	}
 }
 
@@ -253,107 +240,35 @@ func invalid(method, path, what string) error {
 	return &DecodeError{Method: method, Path: path, StatusCode: http.StatusOK, Err: errors.New(what)}
 }
 
-// maxLogHistory is how many of the last lines yielded the log deduper
-// remembers to recognise a replay.
-const maxLogHistory = 10_000
-
-// logDeduper drops the lines a log stream repeats after a reconnect.
+// logDeduper drops the numbered lines (id: N) a server repeats after a
+// reconnect, at or below the highest number already yielded; the reconnect
+// sends Last-Event-ID, so a server that honours it repeats none.
 //
-// With event ids it drops lines at or below the last numeric id yielded.
-// Without them it remembers a hash of each line yielded. After a reconnect,
-// lines that continue a run of remembered lines are held back, noting how
-// many of them form a run that reaches the last line yielded (a replay).
-// When no run can go on, the held lines past the longest such replay are
-// new and are yielded; the replayed ones are dropped.
+// Lines without a numeric id are all yielded: without a number a replayed
+// line cannot be told from a new one that reads the same, and a line shown
+// twice is better than a line lost.
 type logDeduper struct {
-	seed maphash.Seed
-	// history holds the hashes of the lines yielded, oldest first.
-	history []uint64
-	// lastID is the highest numeric event id yielded, if haveID.
 	lastID int64
 	haveID bool
-	connID string // the last id seen on this connection
-	// matching is set when a connection opens: the next lines may be a
-	// replay.
-	matching bool
-	// runs are the positions in history that continue the held lines.
-	runs []int
-	held []LogLine
-	// replayed is how many of the held lines are known to be a replay.
-	replayed int
+	// connID is the last id seen on this connection: an event without an
+	// id of its own carries it.
+	connID string
 }
 
-func (d *logDeduper) reconnected() {
-	d.matching, d.runs, d.held, d.replayed, d.connID = len(d.history) > 0, nil, nil, 0, ""
-}
+func (d *logDeduper) reconnected() { d.connID = "" }
 
-// add takes one event and returns the lines to yield (often just its own,
-// sometimes none, sometimes held lines too).
-func (d *logDeduper) add(ev sse.Event) []LogLine {
-	line := LogLine{Text: ev.Data, ID: ev.ID}
-	if ev.ID != "" {
-		return d.addNumbered(line)
-	}
-	h := maphash.String(d.seed, line.Text)
-	if !d.matching {
-		d.remember(h)
-		return []LogLine{line}
-	}
-	var next []int
-	if len(d.held) == 0 {
-		for i, old := range d.history {
-			if old == h {
-				next = append(next, i+1)
-			}
-		}
-	} else {
-		for _, p := range d.runs {
-			if p < len(d.history) && d.history[p] == h {
-				next = append(next, p+1)
-			}
-		}
-	}
-	if len(next) == 0 {
-		// No run goes on: what is held past the replay is new.
-		out := append(d.held[d.replayed:], line)
-		d.matching, d.runs, d.held = false, nil, nil
-		for _, l := range out {
-			d.remember(maphash.String(d.seed, l.Text))
-		}
-		return out
-	}
-	d.held = append(d.held, line)
-	if slices.Contains(next, len(d.history)) {
-		d.replayed = len(d.held)
-		if len(next) == 1 {
-			// Only the run that reached the end is left: the replay is over.
-			d.matching, d.runs, d.held = false, nil, nil
-			return nil
-		}
-	}
-	d.runs = next
-	return nil
-}
-
-func (d *logDeduper) addNumbered(line LogLine) []LogLine {
-	id, err := strconv.ParseInt(line.ID, 10, 64)
-	// An event without its own id carries the one before it: that is a
-	// new line on the same connection, not a replay.
-	sameConn := line.ID == d.connID
-	d.connID = line.ID
+// decode turns an event into its line and reports whether the line is new.
+func (d *logDeduper) decode(ev sse.Event) (line LogLine, isNew bool, _ error) {
+	line = LogLine{Text: ev.Data, ID: ev.ID}
+	sameConn := ev.ID == d.connID
+	d.connID = ev.ID
+	id, err := strconv.ParseInt(ev.ID, 10, 64)
 	if err != nil || sameConn {
-		return []LogLine{line}
+		return line, true, nil
 	}
 	if d.haveID && id <= d.lastID {
-		return nil
+		return line, false, nil
 	}
 	d.lastID, d.haveID = id, true
-	return []LogLine{line}
-}
-
-func (d *logDeduper) remember(h uint64) {
-	if len(d.history) >= maxLogHistory {
-		d.history = append(d.history[:0], d.history[len(d.history)-maxLogHistory/2:]...)
-	}
-	d.history = append(d.history, h)
+	return line, true, nil
 }
