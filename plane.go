@@ -44,8 +44,9 @@ type PlaneConfig struct {
 	// user part. Plane checks none itself: a proxy or forward-auth does.
 	Token string
 	// Executable is what a spawn runs: image (required), pull policy,
-	// registry credentials, network, and default env and limits. A spawn's
-	// Tag replaces the image's tag; its env and limits are added.
+	// registry credentials, network, and default env, limits and mount. A
+	// spawn's Tag replaces the image's tag, its Env is merged over the
+	// default env, and its ResourceLimits and Mount replace the defaults.
 	Executable PlaneExecutable
 	// Cluster and Pool are the default cluster and drone pool.
 	Cluster, Pool string

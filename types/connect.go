@@ -52,11 +52,8 @@ func (r ConnectRequest) MarshalJSON() ([]byte, error) {
 		}
 		w.Spawn = b
 	}
-	if w.Auth == nil {
-		// omitempty drops a nil map and an empty one alike; an empty auth
-		// object means the same to the server as none.
-		w.Auth = nil
-	}
+	// omitempty drops a nil auth and an empty one alike (an empty object
+	// means the same to the server as none), so auth is never null.
 	return json.Marshal(w)
 }
 
