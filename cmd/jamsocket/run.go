@@ -84,11 +84,11 @@ Configuration comes from JAMSOCKET_ACCOUNT, JAMSOCKET_TOKEN, JAMSOCKET_SERVICE,
 JAMSOCKET_API_URL, JAMSOCKET_ENVIRONMENT, JAMSOCKET_DEV and JAMSOCKET_DEV_PORT
 (or JAMSOCKET_PLANE_URL and JAMSOCKET_PLANE_IMAGE for a Plane controller),
 and the flags below override them. The token is read only from JAMSOCKET_TOKEN
-or --token-file, and is never printed.
+or --token-file (JAMSOCKET_PLANE_TOKEN for Plane), and is never printed.
 
 With --json every command prints one JSON document, or one JSON document per
 line for streams. On failure a command prints one line on stderr and exits
-with status 1 (2 for a usage error).`,
+with status 1 (2 for a usage error, 130 when interrupted).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {

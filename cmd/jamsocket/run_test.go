@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -473,5 +474,8 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 0, r.code)
 	for _, c := range []string{"spawn", "status", "wait", "terminate", "backend", "service", "auth"} {
 		assert.Contains(t, r.stdout, c)
+	}
+	for _, code := range []int{exitError, exitUsage, exitInterrupted} {
+		assert.Contains(t, r.stdout, strconv.Itoa(code), "the help names every exit status")
 	}
 }
