@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -478,4 +479,16 @@ func TestHelp(t *testing.T) {
 	for _, code := range []int{exitError, exitUsage, exitInterrupted} {
 		assert.Contains(t, r.stdout, strconv.Itoa(code), "the help names every exit status")
 	}
+}
+
+// An interrupt (the context main cancels on SIGINT) ends a command with one
+// line and status 130, not with the wrapped context error.
+func TestInterrupted(t *testing.T) {
+	f := newFakeAPI(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"wait", "b1"}, &stdout, &stderr, func(k string) string { return f.env()[k] })
+	assert.Equal(t, exitInterrupted, code)
+	assert.Equal(t, "jamsocket: interrupted\n", stderr.String())
 }
