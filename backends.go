@@ -58,17 +58,7 @@ func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
 	if c.plane != nil {
 		return nil, unsupportedOnPlane("ListBackends")
 	}
-	path := pathOf("v2", "account", c.cfg.Account, "backends")
-	var body struct {
-		RunningBackends *[]BackendSummary `json:"running_backends"`
-	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
-		return nil, err
-	}
-	if body.RunningBackends == nil {
-		return nil, invalid(http.MethodGet, path, "no running_backends")
-	}
-	return *body.RunningBackends, nil
+	return getList[BackendSummary](ctx, c, pathOf("v2", "account", c.cfg.Account, "backends"), "running_backends")
 }
 
 // Logs streams a backend's output, one line per value, with the server's
@@ -232,6 +222,24 @@ func decodeMetrics(ev sse.Event) (Metrics, bool, error) {
 		return Metrics{}, false, err
 	}
 	return m, true, nil
+}
+
+// getList GETs path and returns the list its answer holds under field. An
+// answer without the field is not the promised one: an empty list is [].
+func getList[T any](ctx context.Context, c *Client, path, field string) ([]T, error) {
+	var body map[string]json.RawMessage
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
+		return nil, err
+	}
+	raw, ok := body[field]
+	if !ok || string(raw) == "null" {
+		return nil, invalid(http.MethodGet, path, "no "+field)
+	}
+	var list []T
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, &DecodeError{Method: http.MethodGet, Path: path, StatusCode: http.StatusOK, Err: err}
+	}
+	return list, nil
 }
 
 // invalid is the error of a 200 response that decoded but lacks what the

@@ -83,17 +83,7 @@ func (c *Client) ListServices(ctx context.Context) ([]string, error) {
 	if c.plane != nil {
 		return nil, unsupportedOnPlane("ListServices")
 	}
-	path := pathOf("v2", "account", c.cfg.Account, "services")
-	var body struct {
-		Services *[]string `json:"services"`
-	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
-		return nil, err
-	}
-	if body.Services == nil {
-		return nil, invalid(http.MethodGet, path, "no services")
-	}
-	return *body.Services, nil
+	return getList[string](ctx, c, pathOf("v2", "account", c.cfg.Account, "services"), "services")
 }
 
 // Images returns the images pushed for a service; service "" means the
@@ -102,17 +92,7 @@ func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
 	if c.plane != nil {
 		return nil, unsupportedOnPlane("Images")
 	}
-	path := pathOf("v2", "service", c.cfg.Account, c.serviceName(service), "images")
-	var body struct {
-		Images *[]Image `json:"images"`
-	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
-		return nil, err
-	}
-	if body.Images == nil {
-		return nil, invalid(http.MethodGet, path, "no images")
-	}
-	return *body.Images, nil
+	return getList[Image](ctx, c, pathOf("v2", "service", c.cfg.Account, c.serviceName(service), "images"), "images")
 }
 
 // UpdateEnvironment points an environment of the Client's service at an

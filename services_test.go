@@ -135,6 +135,12 @@ func TestListServices(t *testing.T) {
 	names, err := c.ListServices(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "b"}, names)
+
+	for _, body := range []string{`{"services":null}`, `{"services":"a"}`, `{"services":[1]}`} {
+		mock.RegisterResponder(http.MethodGet, testAPI+"/v2/account/acct/services", jsonResponder(t, http.StatusOK, body))
+		_, err := c.ListServices(t.Context())
+		assert.ErrorIs(t, err, jamsocket.ErrInvalidResponse, body)
+	}
 }
 
 func TestImages(t *testing.T) {
