@@ -61,6 +61,19 @@ type PlaneExecutorConfig struct {
 	NetworkName    string            `json:"network_name,omitempty"`
 }
 
+// LogValue logs the executable with its registry password redacted;
+// without it a JSON log handler would marshal the password.
+func (e PlaneExecutorConfig) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("image", e.Image), slog.String("pull_policy", string(e.PullPolicy))}
+	if e.Credentials != nil {
+		attrs = append(attrs, slog.Any("credentials", *e.Credentials))
+	}
+	if e.NetworkName != "" {
+		attrs = append(attrs, slog.String("network_name", e.NetworkName))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // PullPolicy says when Plane's drone pulls the image.
 type PullPolicy string
 

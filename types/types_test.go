@@ -165,6 +165,13 @@ func TestRegistryAuthRedaction(t *testing.T) {
 	}
 	// On the wire the password is sent, of course.
 	assert.Contains(t, marshal(t, a), "pw-SECRET")
+
+	exe := PlaneExecutorConfig{Image: "img:v1", Credentials: &a, NetworkName: "net"}
+	jsonBuf.Reset()
+	slog.New(slog.NewJSONHandler(&jsonBuf, nil)).Info("x", "exe", exe, "ptr", &exe)
+	assert.NotContains(t, jsonBuf.String(), "SECRET", "an executable logged as JSON hides the password")
+	assert.Contains(t, jsonBuf.String(), "img:v1")
+	assert.Contains(t, jsonBuf.String(), "bot")
 }
 
 func TestBackendStateUnmarshal(t *testing.T) {
