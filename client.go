@@ -159,8 +159,13 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	streamClient := *hc
 	streamClient.Timeout = 0
 	c.stream = &streamClient
+	// retryablehttp closes the transport's idle connections whenever a
+	// request fails for good or is cancelled, emptying the pool every other
+	// caller shares; it gets a client whose transport hides that method.
+	retryClient := *hc
+	retryClient.Transport = keepIdleConns{transportOf(hc)}
 	c.http = &retryablehttp.Client{
-		HTTPClient:     hc,
+		HTTPClient:     &retryClient,
 		RetryMax:       max(o.retry.MaxRetries, 0),
 		RetryWaitMin:   o.retry.MinWait,
 		RetryWaitMax:   o.retry.MaxWait,
@@ -170,6 +175,17 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 		RequestLogHook: c.logAttempt,
 	}
 	return c, nil
+}
+
+// keepIdleConns is a RoundTripper without CloseIdleConnections, so that
+// http.Client.CloseIdleConnections leaves its pool alone.
+type keepIdleConns struct{ http.RoundTripper }
+
+func transportOf(hc *http.Client) http.RoundTripper {
+	if hc.Transport == nil {
+		return http.DefaultTransport
+	}
+	return hc.Transport
 }
 
 // defaultTransport pools enough idle connections per host for many

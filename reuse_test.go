@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestConnectionsAreReused(t *testing.T) {
 	defer srv.Close()
 	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
 	require.NoError(t, err)
-	defer c.http.HTTPClient.CloseIdleConnections()
+	defer c.stream.CloseIdleConnections()
 
 	ctx := context.Background()
 	for range 3 {
@@ -67,4 +68,51 @@ func TestConnectionsAreReused(t *testing.T) {
 	_, err = c.Status(ctx, "flaky")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n.Load(), "connections opened")
+}
+
+// retryablehttp closes the transport's idle connections whenever a request
+// fails for good or is cancelled; the Client must not let that empty the
+// pool its other callers share.
+func TestFailedRequestKeepsOthersIdleConnections(t *testing.T) {
+	var n atomic.Int64
+	var barrier sync.WaitGroup
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/backend/pair/status", func(w http.ResponseWriter, _ *http.Request) {
+		barrier.Done()
+		barrier.Wait() // both requests in flight: two connections
+		_, _ = w.Write([]byte(readyBody))
+	})
+	mux.HandleFunc("GET /v2/backend/down/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			n.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
+	require.NoError(t, err)
+	defer c.stream.CloseIdleConnections()
+
+	pair := func() {
+		barrier.Add(2)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				_, err := c.Status(context.Background(), "pair")
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+	}
+	pair()
+	require.Equal(t, int64(2), n.Load())
+	_, err = c.Status(context.Background(), "down")
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	pair()
+	assert.Equal(t, int64(2), n.Load(), "connections opened")
 }
