@@ -1,6 +1,7 @@
 // Package sse decodes server-sent events (text/event-stream) as the HTML
 // standard defines them: "field: value" lines, events ended by a blank line,
-// comments starting with a colon, and LF, CRLF or CR line endings.
+// comments starting with a colon, LF, CRLF or CR line endings, and a byte
+// order mark at the start.
 //
 // The decoder reads lines of any split across network reads, accepts "data:"
 // with or without the space after the colon, and refuses a line longer than
@@ -40,7 +41,14 @@ type Decoder struct {
 	// skipLF is set after a line ended by CR: an LF that follows belongs to
 	// the same line ending (CRLF split across reads).
 	skipLF bool
+	// started is set once the first line is read: only that line may
+	// begin with a byte order mark.
+	started bool
 }
+
+// bom is the UTF-8 byte order mark the standard ignores at the start of a
+// stream.
+var bom = []byte("\uFEFF")
 
 // NewDecoder returns a decoder reading r, refusing lines longer than maxLine
 // bytes (DefaultMaxLine if maxLine <= 0).
@@ -67,6 +75,10 @@ func (d *Decoder) Next() (Event, error) {
 	)
 	for d.scanner.Scan() {
 		line := d.scanner.Bytes()
+		if !d.started {
+			d.started = true
+			line = bytes.TrimPrefix(line, bom)
+		}
 		if len(line) == 0 {
 			if !hasData {
 				eventType = ""

@@ -43,6 +43,8 @@ var framings = []struct {
 	{"unterminated line discarded", "data: a\n\ndata: b", []Event{{Data: "a"}}},
 	{"blank lines between events", "\n\n\ndata: a\n\n\n\ndata: b\n\n", []Event{{Data: "a"}, {Data: "b"}}},
 	{"empty stream", "", nil},
+	{"leading byte order mark ignored", "\ufeffdata: a\n\n", []Event{{Data: "a"}}},
+	{"byte order mark only at the start", "data: a\n\n\ufeffdata: b\n\n", []Event{{Data: "a"}}},
 }
 
 // decodeAll reads every event from r.
