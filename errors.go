@@ -111,6 +111,9 @@ type BackendTerminatedError struct {
 
 // Error names the backend and the ending status it reached.
 func (e *BackendTerminatedError) Error() string {
+	if e.State == nil {
+		return fmt.Sprintf("jamsocket: backend %s ended and will not become ready", e.BackendID)
+	}
 	msg := fmt.Sprintf("jamsocket: backend %s is %s", e.BackendID, e.State.Status)
 	if e.State.TerminationReason != "" {
 		msg += " (" + string(e.State.TerminationReason) + ")"

@@ -375,3 +375,9 @@ func TestTruncatedErrorMessageIsValidUTF8(t *testing.T) {
 	assert.True(t, utf8.ValidString(apiErr.Message), "%q", apiErr.Message)
 	assert.Less(t, len(apiErr.Message), 600)
 }
+
+func TestBackendTerminatedErrorWithoutState(t *testing.T) {
+	err := &BackendTerminatedError{BackendID: "b1"}
+	assert.Contains(t, err.Error(), "b1")
+	assert.ErrorIs(t, err, ErrBackendTerminated)
+}

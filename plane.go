@@ -151,9 +151,9 @@ func (p *planeTarget) spawn(ctx context.Context, c *Client, req *ConnectRequest)
 	if err != nil {
 		return nil, err
 	}
-	if resp.BackendID == "" || resp.Token == "" || resp.URL == "" || resp.StatusURL == "" {
+	if resp.BackendID == "" || resp.Status == "" || resp.Token == "" || resp.URL == "" || resp.StatusURL == "" {
 		return nil, &DecodeError{Method: http.MethodPost, Path: "/ctrl/connect", StatusCode: http.StatusOK,
-			Err: errors.New("connect response lacks backend_id, token, url or status_url")}
+			Err: errors.New("connect response lacks backend_id, status, token, url or status_url")}
 	}
 	out := &ConnectResponse{
 		BackendID: resp.BackendID, Spawned: resp.Spawned, Status: resp.Status,

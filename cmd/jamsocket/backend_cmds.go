@@ -156,11 +156,13 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !follow {
-				state, err := c.Status(a.ctx, args[0])
-				if err != nil {
-					return err
-				}
+			// The current status first: it fails for an unknown backend,
+			// whose stream Plane would keep open forever.
+			state, err := c.Status(a.ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !follow || state.Status.IsTerminal() {
 				return a.printState(state)
 			}
 			for state, err := range c.StatusStream(a.ctx, args[0]) {

@@ -91,3 +91,13 @@ func TestDevAgainstLocalPlane(t *testing.T) {
 	decode[map[string]any](t, cli(t, map[string]string{"JAMSOCKET_DEV": "true", "JAMSOCKET_DEV_PORT": u.Port()},
 		"terminate", resp.BackendID, "--json"))
 }
+
+// On Plane the stream of an unknown backend stays open forever; following
+// one must fail at once instead.
+func TestFollowUnknownBackendOnPlane(t *testing.T) {
+	srv := startLocalPlane(t, "")
+	env := map[string]string{"JAMSOCKET_PLANE_URL": srv.APIURL(), "JAMSOCKET_PLANE_IMAGE": "x"}
+	r := cli(t, env, "status", "nosuchbackend0", "--follow")
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "404")
+}
