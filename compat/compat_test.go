@@ -13,16 +13,15 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/jamsocket-go/jamsocket/jamsockettest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
@@ -30,24 +29,11 @@ const backendGreeting = "compat backend up"
 
 func TestMain(m *testing.M) {
 	// The local plane runs this test binary again as the session backend.
-	if os.Getenv("SESSION_BACKEND_ID") != "" {
-		serveBackend()
-		return
-	}
+	jamsockettest.BackendMain(func(b localplane.Backend) http.Handler {
+		fmt.Fprintln(b.Output, backendGreeting)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
+	})
 	goleak.VerifyTestMain(m)
-}
-
-func serveBackend() {
-	fmt.Println(backendGreeting)
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), ReadHeaderTimeout: time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	_ = srv.ListenAndServe()
 }
 
 type checkResult struct {
@@ -67,7 +53,7 @@ func TestOfficialClientsAgainstLocalPlane(t *testing.T) {
 	const token = "compat-token"
 	plane, err := localplane.New(localplane.Config{
 		APIAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", Token: token,
-		Command: []string{os.Args[0], "-test.run=^$"},
+		Command: jamsockettest.SelfCommand(),
 		Logger:  slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

@@ -19,7 +19,40 @@ import (
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	jamsockettest.BackendMain(jamsockettest.Echo)
+	goleak.VerifyTestMain(m)
+}
+
+func TestSelfCommandRunsTheTestBinaryAsABackend(t *testing.T) {
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Command: jamsockettest.SelfCommand()})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "proc", User: "alice"})
+	require.NoError(t, err)
+	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
+	require.NoError(t, err)
+	require.NotZero(t, srv.Backends()[0].PID, "a real process")
+
+	resp, err := http.Get(conn.URL + "x")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var seen jamsockettest.EchoResponse
+	require.NoError(t, decodeJSON(resp, &seen))
+	assert.Equal(t, conn.BackendID, seen.BackendID)
+	assert.Equal(t, "proc", seen.Key)
+	assert.Equal(t, "alice", seen.Verified["x-verified-username"])
+
+	require.NoError(t, srv.Client.Terminate(ctx, conn.BackendID, nil))
+	var last *jamsocket.BackendState
+	for state, err := range srv.Client.StatusStream(ctx, conn.BackendID) {
+		require.NoError(t, err)
+		last = state
+	}
+	require.NotNil(t, last.ExitError)
+	assert.False(t, *last.ExitError, "a clean exit on SIGTERM")
+	assert.Equal(t, jamsocket.KindSoft, last.TerminationKind)
+}
 
 func TestTerminateFromOutsideEndsTheBackend(t *testing.T) {
 	for _, plane := range []bool{false, true} {
