@@ -9,6 +9,9 @@
 //		…
 //	}
 //
+// Backends can also be real processes: a command of yours, or the test
+// binary itself (SelfCommand, served by BackendMain in TestMain).
+//
 // The plane is the real thing (package localplane), not a mock: statuses
 // move through the real lifecycle, the proxy passes real requests and
 // WebSockets with the verified headers, and keys, idle and lifetime limits,
