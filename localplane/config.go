@@ -44,6 +44,10 @@ type Config struct {
 	// ProxyWaitTimeout is how long a proxied request that arrives before its
 	// backend is ready waits for it. Default 30s.
 	ProxyWaitTimeout time.Duration
+	// TokenTTL is how long a connection token opens new requests, as on
+	// Plane; connections already open are not cut. Static tokens do not
+	// expire. Default 1h.
+	TokenTTL time.Duration
 	// DefaultMaxIdleSeconds is the idle limit of backends spawned through the
 	// Jamsocket surface without a spawn object (the dev server uses 300). A
 	// spawn object, and the Plane surface, use their own max_idle_seconds
@@ -87,6 +91,7 @@ const (
 	DefaultGracePeriod      = 10 * time.Second
 	DefaultRetainTerminated = 10 * time.Minute
 	DefaultProxyWaitTimeout = 30 * time.Second
+	DefaultTokenTTL         = time.Hour
 	DefaultMetricsInterval  = time.Second
 	DefaultTerminateBatch   = 50
 )
@@ -103,6 +108,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.GracePeriod, DefaultGracePeriod)
 	setDefault(&cfg.RetainTerminated, DefaultRetainTerminated)
 	setDefault(&cfg.ProxyWaitTimeout, DefaultProxyWaitTimeout)
+	setDefault(&cfg.TokenTTL, DefaultTokenTTL)
 	cfg.MetricsInterval = max(cfg.MetricsInterval, 0)
 	cfg.TerminateBatchSize = max(cfg.TerminateBatchSize, 0)
 	setDefault(&cfg.MetricsInterval, DefaultMetricsInterval)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -108,6 +109,9 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	return res, nil
 }
 
+// maxKeyLength is Jamsocket's limit on keys, in characters.
+const maxKeyLength = 128
+
 // grantLocked mints a connection token (and secret) for b, or returns its
 // static token. s.mu must be held.
 func (s *Server) grantLocked(b *backend, user, userData string) (token, secret string) {
@@ -121,7 +125,7 @@ func (s *Server) grantLocked(b *backend, user, userData string) (token, secret s
 		return b.staticToken, ""
 	}
 	token, secret = randomToken(), randomToken()
-	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret}
+	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: time.Now().Add(s.cfg.TokenTTL)}
 	b.mu.Lock()
 	b.tokens = append(b.tokens, token)
 	b.mu.Unlock()
@@ -152,8 +156,8 @@ func validateSpec(spec *spawnSpec) error {
 	if spec.maxIdle < 0 || spec.lifetime < 0 {
 		return errors.New("max_idle_seconds and lifetime_limit_seconds must not be negative")
 	}
-	if len(spec.key) > 128*4 || strings.ContainsRune(spec.key, 0) {
-		return errors.New("key is too long or contains NUL")
+	if utf8.RuneCountInString(spec.key) > maxKeyLength || strings.ContainsRune(spec.key, 0) {
+		return fmt.Errorf("key is longer than %d characters or contains NUL", maxKeyLength)
 	}
 	if l := spec.limits; l != nil && (l.MemoryLimitBytes < 0 || l.CPUTimeLimit < 0 || l.DiskLimitBytes < 0) {
 		return errors.New("resource_limits must not be negative")

@@ -102,8 +102,9 @@
 // x-verified-secret, x-verified-backend and x-verified-path set (inbound
 // x-verified-* headers are dropped), and adds x-plane-backend-id to the
 // response. Every connect mints a fresh token and secret bound to its user
-// and auth. Unknown tokens and terminating or terminated backends get 410
-// Gone; requests that arrive before ready wait up to
+// and auth, which opens requests for Config.TokenTTL (an hour, as on Plane;
+// open connections are not cut). Unknown or expired tokens and terminating or
+// terminated backends get 410 Gone; requests that arrive before ready wait up to
 // Config.ProxyWaitTimeout.
 //
 // # Shutting down

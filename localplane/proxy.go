@@ -37,7 +37,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	g := s.byToken[token]
 	s.mu.Unlock()
-	if g == nil {
+	if g == nil || (!g.expires.IsZero() && time.Now().After(g.expires)) {
 		w.WriteHeader(http.StatusGone)
 		return
 	}

@@ -52,7 +52,8 @@ type grant struct {
 	user     string
 	userData string // JSON of auth, "{}" when none
 	secret   string
-	static   bool // a static token: the path is forwarded unchanged
+	static   bool      // a static token: the path is forwarded unchanged
+	expires  time.Time // when the token stops opening requests (zero: never)
 }
 
 // keepAliveInterval is how often SSE streams send a keep-alive comment.
