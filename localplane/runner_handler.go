@@ -26,6 +26,7 @@ type handlerProc struct {
 	softOnce  sync.Once
 	cancelOff context.CancelFunc
 	softCtx   context.Context
+	output    *lineWriter // Backend.Output, flushed at exit
 }
 
 func (p *handlerProc) Exited() <-chan int { return p.exited }
@@ -34,6 +35,7 @@ func (p *handlerProc) PID() int           { return 0 }
 func (p *handlerProc) exit(code int) {
 	p.once.Do(func() {
 		p.cancelOff()
+		p.output.flush() // a last line without a newline still counts
 		p.exited <- code
 	})
 }
@@ -63,9 +65,10 @@ func (r handlerRunner) start(b *backend) (_ proc, err error) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	env := b.backendEnv(port)
+	output := &lineWriter{b: b, stream: "stdout"}
 	desc := Backend{
 		ID: b.id, Key: b.spec.key, User: b.spec.user, Auth: b.spec.auth, Env: env, Port: port,
-		Output: &lineWriter{b: b, stream: "stdout"},
+		Output: output,
 	}
 	handler, err := callHandler(r.newHandler, desc)
 	if err != nil {
@@ -79,7 +82,7 @@ func (r handlerRunner) start(b *backend) (_ proc, err error) {
 			ReadHeaderTimeout: 30 * time.Second,
 			ErrorLog:          log.New(&lineWriter{b: b, stream: "stderr"}, "", 0),
 		},
-		exited: make(chan int, 1), softCtx: softCtx, cancelOff: cancel,
+		exited: make(chan int, 1), softCtx: softCtx, cancelOff: cancel, output: output,
 	}
 	b.mu.Lock()
 	b.port, b.startedAt = port, time.Now()

@@ -156,3 +156,17 @@ func TestHandlerBackendDescription(t *testing.T) {
 	assert.Regexp(t, `^lk-[a-z0-9]{14}$`, sum.Key)
 	assert.Zero(t, sum.PID)
 }
+
+func TestHandlerOutputWithoutNewlineIsKeptAtExit(t *testing.T) {
+	p := startPlane(t, localplane.Config{Handler: func(b localplane.Backend) http.Handler {
+		fmt.Fprint(b.Output, "no newline at the end")
+		return echoHandler(b.Env)
+	}})
+	res := p.connect(nil)
+	p.statusStream(res.BackendID).until(types.StatusReady)
+	require.NoError(t, p.Terminate(res.BackendID, true))
+	logs := p.openStream(p.APIURL() + "/v2/backend/" + res.BackendID + "/logs/stream")
+	ev, ok := logs.next()
+	require.True(t, ok, "the last line is in the log")
+	assert.Equal(t, "no newline at the end", ev.data)
+}
