@@ -19,6 +19,12 @@
 // returned, or one is spawned to hold it. Status reads the current status;
 // StatusStream follows every change as an iter.Seq2, reconnecting on its own.
 //
+// The rest of the API follows the same shape: Backend and ListBackends
+// describe backends, Logs and Metrics stream them (iter.Seq2, reconnecting
+// like StatusStream), TerminateAll stops a service's backends, CheckAuth
+// checks the token, and CreateService, Service, ListServices, Images and
+// UpdateEnvironment manage services.
+//
 // # Targets
 //
 // The same Client speaks to Jamsocket's hosted API (New), a local dev server
