@@ -31,6 +31,12 @@
 // or the local plane of package localplane (Config.Dev), and a self-hosted
 // Plane controller (NewPlane).
 //
+// # Testing
+//
+// Package jamsockettest starts a real local plane inside a test and hands back
+// a Client for it, so code that uses this package is tested against the real
+// protocol rather than a mock.
+//
 // # Errors
 //
 // A non-2xx response is an *APIError; errors.Is matches ErrNotFound,
