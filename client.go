@@ -162,8 +162,12 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	// retryablehttp closes the transport's idle connections whenever a
 	// request fails for good or is cancelled, emptying the pool every other
 	// caller shares; it gets a client whose transport hides that method.
+	// That transport also applies hc.Timeout to each attempt itself: given
+	// a transport it does not know, http.Client would enforce the timeout
+	// with a goroutine and a timer per request.
 	retryClient := *hc
-	retryClient.Transport = keepIdleConns{transportOf(hc)}
+	retryClient.Transport = attemptTransport{rt: transportOf(hc), timeout: hc.Timeout}
+	retryClient.Timeout = 0
 	c.http = &retryablehttp.Client{
 		HTTPClient:     &retryClient,
 		RetryMax:       max(o.retry.MaxRetries, 0),
@@ -177,9 +181,41 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	return c, nil
 }
 
-// keepIdleConns is a RoundTripper without CloseIdleConnections, so that
-// http.Client.CloseIdleConnections leaves its pool alone.
-type keepIdleConns struct{ http.RoundTripper }
+// attemptTransport bounds each attempt by timeout (if positive), from
+// sending the request to closing the response body. It has no
+// CloseIdleConnections, so that http.Client.CloseIdleConnections leaves the
+// pool alone.
+type attemptTransport struct {
+	rt      http.RoundTripper
+	timeout time.Duration
+}
+
+// RoundTrip sends req with the attempt's deadline.
+func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.rt.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends an attempt's deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
 
 func transportOf(hc *http.Client) http.RoundTripper {
 	if hc.Transport == nil {
