@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
@@ -92,27 +91,12 @@ func runBackend(mode string) int {
 	return 0
 }
 
-// backendHandler answers like jamsockettest.Echo, echoes WebSocket messages on
-// /ws, and (in a process backend) exits with code 3 on /crash.
+// backendHandler is jamsockettest.Echo (JSON answers, WebSocket echo), plus
+// an unfinished stream on /stream and (in a process backend) an exit with
+// code 3 on /crash.
 func backendHandler(b localplane.Backend) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", jamsockettest.Echo(b))
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
-	})
 	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
 		// An unsized response that stays open: its first line must reach
 		// the caller through the proxy now, not when it ends.

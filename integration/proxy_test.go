@@ -50,7 +50,7 @@ func TestProxy(t *testing.T) {
 			typ, data, err := ws.Read(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, websocket.MessageText, typ)
-			assert.Equal(t, "echo: "+msg, string(data))
+			assert.Equal(t, msg, string(data))
 		}
 
 		// Ending the backend cuts its WebSocket and its URL.

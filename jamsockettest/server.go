@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
+
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
@@ -168,9 +170,13 @@ type EchoResponse struct {
 }
 
 // Echo is a session backend that answers every request with an
-// EchoResponse in JSON.
+// EchoResponse in JSON, and every WebSocket message with the same message.
 func Echo(b localplane.Backend) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			echoWebSocket(w, r)
+			return
+		}
 		resp := EchoResponse{BackendID: b.ID, Key: b.Key, Method: r.Method, Path: r.URL.RequestURI(), Verified: map[string]string{}}
 		for name, values := range r.Header {
 			if lower := strings.ToLower(name); strings.HasPrefix(lower, "x-verified-") {
@@ -180,4 +186,22 @@ func Echo(b localplane.Backend) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(resp)
 	})
+}
+
+// echoWebSocket sends each message back until the peer or the backend goes.
+func echoWebSocket(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	for {
+		typ, msg, err := conn.Read(r.Context())
+		if err != nil {
+			return
+		}
+		if err := conn.Write(r.Context(), typ, msg); err != nil {
+			return
+		}
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -147,4 +149,23 @@ func TestConfigureMayChangeTheToken(t *testing.T) {
 	})
 	_, err := srv.Client.Spawn(context.Background(), nil)
 	require.NoError(t, err)
+}
+
+func TestEchoEchoesWebSocketMessagesThroughTheProxy(t *testing.T) {
+	srv := jamsockettest.NewServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := srv.Client.Spawn(ctx, nil)
+	require.NoError(t, err)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(conn.URL, "http")+"socket", nil)
+	require.NoError(t, err)
+	defer ws.CloseNow()
+	for _, msg := range []string{"hello", "again"} {
+		require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(msg)))
+		typ, got, err := ws.Read(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, websocket.MessageText, typ)
+		assert.Equal(t, msg, string(got))
+	}
+	require.NoError(t, ws.Close(websocket.StatusNormalClosure, ""))
 }
