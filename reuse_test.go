@@ -19,7 +19,6 @@ import (
 // answered: a success, an API error, a retried 503, a stream refused for its
 // content type.
 func TestConnectionsAreReused(t *testing.T) {
-	var n atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/backend/ok/status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -43,17 +42,8 @@ func TestConnectionsAreReused(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html>" + strings.Repeat("sign in ", 1<<10) + "</html>"))
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			n.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
-	require.NoError(t, err)
-	defer c.stream.CloseIdleConnections()
+	c, n := countingClient(t, mux)
+	var err error
 
 	ctx := context.Background()
 	for range 3 {
@@ -74,7 +64,6 @@ func TestConnectionsAreReused(t *testing.T) {
 // fails for good or is cancelled; the Client must not let that empty the
 // pool its other callers share.
 func TestFailedRequestKeepsOthersIdleConnections(t *testing.T) {
-	var n atomic.Int64
 	var barrier sync.WaitGroup
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/backend/pair/status", func(w http.ResponseWriter, _ *http.Request) {
@@ -85,17 +74,8 @@ func TestFailedRequestKeepsOthersIdleConnections(t *testing.T) {
 	mux.HandleFunc("GET /v2/backend/down/status", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			n.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
-	require.NoError(t, err)
-	defer c.stream.CloseIdleConnections()
+	c, n := countingClient(t, mux)
+	var err error
 
 	pair := func() {
 		barrier.Add(2)
@@ -115,4 +95,23 @@ func TestFailedRequestKeepsOthersIdleConnections(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	pair()
 	assert.Equal(t, int64(2), n.Load(), "connections opened")
+}
+
+// countingClient serves mux and returns a Client for it, with a count of the
+// connections the server has accepted.
+func countingClient(t *testing.T, mux http.Handler) (*Client, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			n.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
+	require.NoError(t, err)
+	t.Cleanup(c.stream.CloseIdleConnections)
+	return c, &n
 }
