@@ -100,12 +100,12 @@ func (r handlerRunner) start(b *backend) (_ proc, err error) {
 func callHandler(newHandler func(Backend) http.Handler, desc Backend) (h http.Handler, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("Handler panicked: %v", v)
+			err = fmt.Errorf("localplane: Config.Handler panicked: %v", v)
 		}
 	}()
 	h = newHandler(desc)
 	if h == nil {
-		return nil, fmt.Errorf("Handler returned nil")
+		return nil, fmt.Errorf("localplane: Config.Handler returned nil")
 	}
 	return h, nil
 }
