@@ -25,6 +25,10 @@ var (
 	// ErrInvalidResponse: a success response whose body is not what the API
 	// promises.
 	ErrInvalidResponse = errors.New("jamsocket: invalid response")
+	// ErrEventTooLarge: a stream sent an event whose data lines together
+	// exceed the limit (1 MiB). The stream ends with a *StreamError wrapping
+	// it, since what follows cannot be trusted to be a new event.
+	ErrEventTooLarge = errors.New("jamsocket: stream event too large")
 )
 
 // APIError is a response with a non-2xx status. It is built from the error

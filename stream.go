@@ -121,6 +121,9 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 			if cause := context.Cause(connCtx); errors.Is(cause, errIdle) {
 				err = errIdle
 			}
+			if errors.Is(err, sse.ErrEventTooLarge) {
+				err = fmt.Errorf("%w: over %d bytes", ErrEventTooLarge, c.opts.maxEventBytes)
+			}
 			if err == io.EOF {
 				if s.complete != nil && s.complete(ctx) {
 					return finished, progressed, nil
@@ -181,8 +184,12 @@ func (c *Client) openStream(ctx context.Context, path string, auth bool, lastEve
 }
 
 // permanentStreamError reports a refusal that reconnecting will not cure: a
-// 4xx other than 408 and 429, or a response that is not a stream.
+// 4xx other than 408 and 429, a response that is not a stream, or an event
+// over the limit (the server would send it again).
 func permanentStreamError(err error) bool {
+	if errors.Is(err, ErrEventTooLarge) {
+		return true
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		code := apiErr.StatusCode

@@ -3,6 +3,7 @@ package jamsocket
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -348,15 +349,25 @@ func TestStatusStreamUnknownAndMalformed(t *testing.T) {
 	assert.Equal(t, []BackendStatus{StatusScheduled, "hibernating", StatusReady, StatusTerminated}, got)
 }
 
-func TestStatusStreamLineTooLong(t *testing.T) {
-	mock := httpmock.NewMockTransport()
-	c := newTestClient(t, mock)
-	huge := "data: {\"status\":\"ready\",\"pad\":\"" + repeat('x', 1<<20) + "\"}\n\n"
-	mock.RegisterResponder("GET", streamURL, sseResponder(huge, false))
-	_, err := collect(t, c.StatusStream(context.Background(), "b1"))
-	var streamErr *StreamError
-	require.ErrorAs(t, err, &streamErr)
-	assert.Contains(t, err.Error(), "too long")
+// An event over the limit ends the stream at once with a permanent error:
+// whether it comes as one long line or as many short data lines.
+func TestStatusStreamEventTooLarge(t *testing.T) {
+	for name, huge := range map[string]string{
+		"one line":    "data: {\"status\":\"ready\",\"pad\":\"" + repeat('x', 1<<20) + "\"}\n\n",
+		"short lines": strings.Repeat("data: "+repeat('x', 100)+"\n", (1<<20)/100+1) + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			mock := httpmock.NewMockTransport()
+			c := newTestClient(t, mock)
+			mock.RegisterResponder("GET", streamURL, sseResponder(event(StatusLoading)+huge+event(StatusReady), false))
+			got, err := collect(t, c.StatusStream(context.Background(), "b1"))
+			assert.Equal(t, []BackendStatus{StatusLoading}, got)
+			var streamErr *StreamError
+			require.ErrorAs(t, err, &streamErr)
+			require.ErrorIs(t, err, ErrEventTooLarge)
+			assert.Equal(t, 1, calls(mock, "GET", streamURL), "not reconnected: the server would send it again")
+		})
+	}
 }
 
 func TestStatusStreamRangedTwice(t *testing.T) {

@@ -4,8 +4,10 @@
 // order mark at the start.
 //
 // The decoder reads lines of any split across network reads, accepts "data:"
-// with or without the space after the colon, and refuses a line longer than
-// its limit instead of buffering without bound.
+// with or without the space after the colon, and holds at most one event in
+// memory: an event whose data lines together exceed its limit (or a single
+// line over it) ends decoding with ErrEventTooLarge instead of buffering
+// without bound.
 package sse
 
 import (
@@ -16,11 +18,14 @@ import (
 	"strings"
 )
 
-// DefaultMaxLine is the longest line a Decoder accepts unless told otherwise.
-const DefaultMaxLine = 1 << 20
+// DefaultMaxEvent is the largest event a Decoder accepts unless told
+// otherwise, in bytes of data (its data lines joined with "\n").
+const DefaultMaxEvent = 1 << 20
 
-// ErrLineTooLong is returned when a line exceeds the decoder's limit.
-var ErrLineTooLong = errors.New("sse: line too long")
+// ErrEventTooLarge is returned when an event's data, all its data lines
+// together, or any single line, exceeds the decoder's limit. The stream
+// cannot be resynchronised after it: the event's end was never seen.
+var ErrEventTooLarge = errors.New("sse: event too large")
 
 // Event is one dispatched event.
 type Event struct {
@@ -36,8 +41,9 @@ type Event struct {
 // Decoder reads events from a stream.
 type Decoder struct {
 	scanner *bufio.Scanner
-	lastID  string
-	maxLine int
+	lastID string
+	// maxEvent bounds an event's data and, with it, every line.
+	maxEvent int
 	// skipLF is set after a line ended by CR: an LF that follows belongs to
 	// the same line ending (CRLF split across reads).
 	skipLF bool
@@ -50,16 +56,17 @@ type Decoder struct {
 // stream.
 var bom = []byte("\uFEFF")
 
-// NewDecoder returns a decoder reading r, refusing lines longer than maxLine
-// bytes (DefaultMaxLine if maxLine <= 0).
-func NewDecoder(r io.Reader, maxLine int) *Decoder {
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLine
+// NewDecoder returns a decoder reading r, refusing an event whose data is
+// larger than maxEvent bytes (DefaultMaxEvent if maxEvent <= 0).
+func NewDecoder(r io.Reader, maxEvent int) *Decoder {
+	if maxEvent <= 0 {
+		maxEvent = DefaultMaxEvent
 	}
-	d := &Decoder{maxLine: maxLine}
+	d := &Decoder{maxEvent: maxEvent}
 	s := bufio.NewScanner(r)
-	// The scanner needs room for the line plus its terminator.
-	s.Buffer(make([]byte, 0, min(maxLine+2, 64<<10)), maxLine+2)
+	// A line is never longer than an event; the scanner needs room for it
+	// plus its terminator.
+	s.Buffer(make([]byte, 0, min(maxEvent+2, 64<<10)), maxEvent+2)
 	s.Split(d.scanLines)
 	d.scanner = s
 	return d
@@ -93,6 +100,13 @@ func (d *Decoder) Next() (Event, error) {
 		value = bytes.TrimPrefix(value, []byte(" "))
 		switch string(field) {
 		case "data":
+			size := data.Len() + len(value)
+			if hasData {
+				size++
+			}
+			if size > d.maxEvent {
+				return Event{}, ErrEventTooLarge
+			}
 			if hasData {
 				data.WriteByte('\n')
 			}
@@ -107,20 +121,19 @@ func (d *Decoder) Next() (Event, error) {
 		}
 	}
 	if err := d.scanner.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) || errors.Is(err, ErrLineTooLong) {
-			return Event{}, ErrLineTooLong
+		if errors.Is(err, bufio.ErrTooLong) || errors.Is(err, errLineTooLong) {
+			return Event{}, ErrEventTooLarge
 		}
 		return Event{}, err
 	}
 	return Event{}, io.EOF
 }
 
-// LastEventID is the last id: the stream set, to send back as Last-Event-ID
-// when reconnecting.
-func (d *Decoder) LastEventID() string { return d.lastID }
+// errLineTooLong stops the scanner at a line longer than the event limit.
+var errLineTooLong = errors.New("sse: line too long")
 
 // scanLines is a bufio.SplitFunc for lines ended by LF, CRLF or a lone CR,
-// refusing a line longer than maxLine. A line ended by CR is returned at
+// refusing a line longer than the event limit. A line ended by CR is returned at
 // once, without waiting to see whether an LF follows, so that an event is
 // dispatched as soon as its blank line arrives.
 func (d *Decoder) scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
@@ -133,8 +146,8 @@ func (d *Decoder) scanLines(data []byte, atEOF bool) (advance int, token []byte,
 	i := bytes.IndexAny(data, "\r\n")
 	switch {
 	case i < 0:
-		if len(data) > d.maxLine {
-			return 0, nil, ErrLineTooLong
+		if len(data) > d.maxEvent {
+			return 0, nil, errLineTooLong
 		}
 		if atEOF && len(data) > 0 {
 			// An unterminated last line is not a complete line; the
@@ -142,8 +155,8 @@ func (d *Decoder) scanLines(data []byte, atEOF bool) (advance int, token []byte,
 			return len(data), nil, nil
 		}
 		return 0, nil, nil
-	case i > d.maxLine:
-		return 0, nil, ErrLineTooLong
+	case i > d.maxEvent:
+		return 0, nil, errLineTooLong
 	case data[i] == '\n':
 		return i + 1, data[:i], nil
 	case i+1 < len(data) && data[i+1] == '\n':

@@ -111,8 +111,8 @@ func TestDecoderFramingsSplitAtEveryByte(t *testing.T) {
 	}
 }
 
-func TestDecoderLineLimit(t *testing.T) {
-	const limit = DefaultMaxLine
+func TestDecoderEventLimit(t *testing.T) {
+	const limit = DefaultMaxEvent
 	for _, ending := range []string{"\n", "\r\n", "\r"} {
 		t.Run("accepts a line of exactly the limit "+strings.ReplaceAll(strings.ReplaceAll(ending, "\r", "CR"), "\n", "LF"), func(t *testing.T) {
 			payload := strings.Repeat("x", limit-len("data: "))
@@ -124,7 +124,7 @@ func TestDecoderLineLimit(t *testing.T) {
 		t.Run("refuses a line over the limit "+strings.ReplaceAll(strings.ReplaceAll(ending, "\r", "CR"), "\n", "LF"), func(t *testing.T) {
 			payload := strings.Repeat("x", limit-len("data: ")+1)
 			_, err := decodeAll(t, strings.NewReader("data: "+payload+ending+ending), 0)
-			require.ErrorIs(t, err, ErrLineTooLong)
+			require.ErrorIs(t, err, ErrEventTooLarge)
 		})
 	}
 	t.Run("a small limit", func(t *testing.T) {
@@ -132,19 +132,66 @@ func TestDecoderLineLimit(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []Event{{Data: "1234"}}, got)
 		_, err = decodeAll(t, strings.NewReader("data: 12345\n\n"), 10)
-		require.ErrorIs(t, err, ErrLineTooLong)
+		require.ErrorIs(t, err, ErrEventTooLarge)
 	})
 	t.Run("an over-long line with no ending at all", func(t *testing.T) {
 		_, err := decodeAll(t, strings.NewReader(strings.Repeat("x", 100)), 10)
-		require.ErrorIs(t, err, ErrLineTooLong)
+		require.ErrorIs(t, err, ErrEventTooLarge)
 	})
-	t.Run("many lines each under the limit", func(t *testing.T) {
+	t.Run("many lines together over the limit", func(t *testing.T) {
 		in := strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", 3000) + "\n"
-		got, err := decodeAll(t, strings.NewReader(in), 2000)
+		_, err := decodeAll(t, strings.NewReader(in), 2000)
+		require.ErrorIs(t, err, ErrEventTooLarge)
+	})
+	t.Run("many lines together exactly at the limit", func(t *testing.T) {
+		// Two lines of 999 bytes joined by "\n" make 1999; a third byte
+		// line makes 2001.
+		line := "data: " + strings.Repeat("y", 999) + "\n"
+		got, err := decodeAll(t, strings.NewReader(line+line+"\n"), 1999)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		assert.Len(t, got[0].Data, 3000*1001-1)
+		assert.Len(t, got[0].Data, 1999)
+		_, err = decodeAll(t, strings.NewReader(line+line+"data: y\n\n"), 2000)
+		require.ErrorIs(t, err, ErrEventTooLarge)
 	})
+	t.Run("the limit is per event, not per stream", func(t *testing.T) {
+		in := strings.Repeat("data: "+strings.Repeat("y", 900)+"\n\n", 100)
+		got, err := decodeAll(t, strings.NewReader(in), 1000)
+		require.NoError(t, err)
+		assert.Len(t, got, 100)
+	})
+}
+
+// countingReader repeats a pattern without end, counting the bytes read.
+type countingReader struct {
+	pattern []byte
+	off     int
+	read    int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = c.pattern[c.off]
+		c.off = (c.off + 1) % len(c.pattern)
+	}
+	c.read += len(p)
+	return len(p), nil
+}
+
+// An event of small data lines that never ends must stop the decoder once
+// its data passes the limit, without reading (and holding) more than about
+// the limit: a flood of small lines once grew the heap by 58 MB under a
+// 1 MiB line limit.
+func TestDecoderFloodOfSmallLinesStopsAtTheLimit(t *testing.T) {
+	const limit = 1 << 20
+	r := &countingReader{pattern: []byte("data: " + strings.Repeat("z", 58) + "\n")}
+	dec := NewDecoder(r, limit)
+	_, err := dec.Next()
+	require.ErrorIs(t, err, ErrEventTooLarge)
+	// The data reached the limit after about limit/59*65 bytes of lines;
+	// the scanner reads at most one buffer (64 KiB, then doubling up to
+	// the line limit) beyond that.
+	assert.Less(t, r.read, 2*limit+(64<<10), "bytes read before giving up")
 }
 
 // blockingReader yields its data, then blocks until closed, as a live stream
@@ -199,16 +246,6 @@ func TestDecoderReadError(t *testing.T) {
 	assert.Equal(t, "a", ev.Data)
 	_, err = dec.Next()
 	require.ErrorIs(t, err, boom)
-}
-
-func TestDecoderLastEventID(t *testing.T) {
-	dec := NewDecoder(strings.NewReader("data: a\nid: 1\n\nid: 2\n\n"), 0)
-	_, err := dec.Next()
-	require.NoError(t, err)
-	assert.Equal(t, "1", dec.LastEventID())
-	_, err = dec.Next()
-	require.Equal(t, io.EOF, err)
-	assert.Equal(t, "2", dec.LastEventID())
 }
 
 func FuzzDecoder(f *testing.F) {
