@@ -41,7 +41,7 @@ type Event struct {
 // Decoder reads events from a stream.
 type Decoder struct {
 	scanner *bufio.Scanner
-	lastID string
+	lastID  string
 	// maxEvent bounds an event's data and, with it, every line.
 	maxEvent int
 	// skipLF is set after a line ended by CR: an LF that follows belongs to
