@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -23,8 +24,15 @@ type Config struct {
 	Token string
 
 	// Command is the argv of the backend program, run once per backend with
-	// the environment a Plane drone gives a container (PORT and friends).
+	// the environment a Plane drone gives a container (PORT and friends),
+	// the spawn's executable.env, and only the variables of the plane's own
+	// environment named by DefaultPassEnv and PassEnv: never the plane's
+	// credentials (JAMSOCKET_TOKEN and the like). New fails if Command[0]
+	// cannot be found.
 	Command []string
+	// PassEnv names more variables of the plane's environment that backend
+	// processes inherit, on top of DefaultPassEnv.
+	PassEnv []string
 	// Dir is the working directory of Command; empty means the current one.
 	Dir string
 	// Handler, used when Command is empty, returns the http.Handler that
@@ -117,6 +125,34 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return cfg, nil
+}
+
+// DefaultPassEnv is the part of the plane's environment every backend process
+// inherits: what programs need to find things and speak the user's
+// language. A name ending in "*" is a prefix.
+func DefaultPassEnv() []string {
+	return []string{
+		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR", "TMP", "TEMP",
+		"LANG", "LANGUAGE", "LC_*", "SYSTEMROOT", "COMSPEC",
+		"GODEBUG", "GOMAXPROCS", "GORACE", "GOTRACEBACK", "GOCOVERDIR",
+	}
+}
+
+// passEnv is the part of environ (as os.Environ gives it) a backend
+// process inherits.
+func (cfg *Config) passEnv(environ []string) []string {
+	names := append(DefaultPassEnv(), cfg.PassEnv...)
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		for _, n := range names {
+			if n == name || (strings.HasSuffix(n, "*") && strings.HasPrefix(name, n[:len(n)-1])) {
+				out = append(out, kv)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func setDefault[T comparable](v *T, def T) {

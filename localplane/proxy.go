@@ -85,10 +85,27 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
 }
 
-// isVerifiedHeader reports whether name is one of the x-verified-* headers,
-// in any spelling (a name that is not a valid token is not canonicalized).
+// isVerifiedHeader reports whether name is one of the x-verified-* headers
+// in any spelling: case folded, and with "_" read as "-", as CGI and WSGI
+// servers read header names (x_verified_username becomes
+// HTTP_X_VERIFIED_USERNAME there, the same as X-Verified-Username).
 func isVerifiedHeader(name string) bool {
-	return len(name) >= len("x-verified-") && strings.EqualFold(name[:len("x-verified-")], "x-verified-")
+	const prefix = "x-verified-"
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := range len(prefix) {
+		c := name[i]
+		if c == '_' {
+			c = '-'
+		} else if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // hijackTracker registers the client connection of a protocol switch

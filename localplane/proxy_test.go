@@ -192,3 +192,98 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A client cannot pass an x-verified-* header of its own to the backend in
+// any spelling a CGI/WSGI server would read as one: underscores, mixed
+// case, duplicates; over HTTP and the WebSocket upgrade alike.
+func TestProxyDropsSpoofedVerifiedHeaders(t *testing.T) {
+	spoofed := http.Header{
+		"x_verified_username":  {"admin"},
+		"X_Verified_User_Data": {`{"role":"admin"}`},
+		"X-VERIFIED-SECRET":    {"guess", "again"},
+		"x-Verified_backend":   {"other"},
+		"X-Verified-Path":      {"/elsewhere"},
+		"X-Verified-Admin":     {"1"},
+		"X_VERIFIED_ADMIN":     {"1"},
+		"X-Test":               {"kept"},
+	}
+	for name, cfg := range map[string]localplane.Config{
+		"handler": {},
+		"process": {Command: processCommand()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := startPlane(t, cfg)
+			res := p.connect(map[string]any{"key": "k", "user": "ann"})
+			want := map[string]string{
+				"x-verified-username":  "ann",
+				"x-verified-user-data": "{}",
+				"x-verified-secret":    res.SecretToken,
+				"x-verified-backend":   res.BackendID,
+				"x-verified-path":      "/" + res.Token + "/",
+				"x-test":               "kept",
+			}
+
+			req, err := http.NewRequest(http.MethodGet, res.URL, nil)
+			require.NoError(t, err)
+			for k, v := range spoofed {
+				req.Header[k] = v // as spelled, not canonicalized
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			var e echoed
+			require.NoError(t, json.Unmarshal(body, &e))
+			assert.Equal(t, want, e.Headers, "HTTP")
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			hdr := http.Header{}
+			for k, v := range spoofed {
+				hdr[k] = v
+			}
+			ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(res.URL, "http")+"wsheaders", &websocket.DialOptions{HTTPHeader: hdr})
+			require.NoError(t, err)
+			defer ws.CloseNow()
+			_, msg, err := ws.Read(ctx)
+			require.NoError(t, err)
+			var got map[string]string
+			require.NoError(t, json.Unmarshal(msg, &got))
+			want["x-verified-path"] = "/" + res.Token + "/wsheaders"
+			assert.Equal(t, want, got, "WebSocket upgrade")
+		})
+	}
+}
+
+// A process backend gets the drone's variables, the spawn's env and the
+// pass-through set of the plane's environment, never the plane's
+// credentials.
+func TestProcessBackendEnvironment(t *testing.T) {
+	t.Setenv("JAMSOCKET_TOKEN", "hosted-api-token")
+	t.Setenv("LOCALPLANE_TEST_PASS", "passed")
+	for name, pass := range map[string][]string{"default": nil, "pass": {"LOCALPLANE_TEST_PASS"}} {
+		t.Run(name, func(t *testing.T) {
+			p := startPlane(t, localplane.Config{Command: processCommand(), PassEnv: pass})
+			res := p.connect(map[string]any{"key": "k"})
+			code, body, _ := get(t, res.URL)
+			require.Equal(t, http.StatusOK, code, string(body))
+			var e echoed
+			require.NoError(t, json.Unmarshal(body, &e))
+			assert.NotContains(t, e.Env, "JAMSOCKET_TOKEN")
+			assert.Equal(t, os.Getenv("PATH"), e.Env["PATH"])
+			assert.Equal(t, res.BackendID, e.Env["SESSION_BACKEND_ID"])
+			if pass != nil {
+				assert.Equal(t, "passed", e.Env["LOCALPLANE_TEST_PASS"])
+			} else {
+				assert.NotContains(t, e.Env, "LOCALPLANE_TEST_PASS")
+			}
+		})
+	}
+}
+
+func TestNewRefusesAMissingCommand(t *testing.T) {
+	_, err := localplane.New(localplane.Config{Command: []string{"/nonexistent/backend"}})
+	assert.ErrorContains(t, err, "/nonexistent/backend")
+}

@@ -1,118 +1,127 @@
 package localplane
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
 )
 
-// processRunner runs each backend as a child process of Config.Command.
+// processRunner runs each backend as a child process of Config.Command,
+// through the OS layer.
 type processRunner struct {
 	argv []string
 	dir  string
+
+	mu      sync.Mutex
+	starter *osproc.Starter // started with the first backend, ended by close
 }
 
 // process is a running backend process.
 type process struct {
-	cmd    *exec.Cmd
-	pid    int
+	p      *osproc.Process
 	exited chan int // receives the exit code once
 }
 
 func (p *process) Exited() <-chan int { return p.exited }
-func (p *process) PID() int           { return p.pid }
+func (p *process) PID() int           { return p.p.PID() }
 
 // Signal sends SIGTERM (soft) or SIGKILL (hard) to the process group.
-func (p *process) Signal(hard bool) { signalGroup(p.cmd.Process, hard) }
+func (p *process) Signal(hard bool) { p.p.Signal(hard) }
 
-func (r processRunner) start(b *backend) (proc, error) {
+func (r *processRunner) start(b *backend) (proc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	env := b.backendEnv(port)
-	cmd := exec.Command(r.argv[0], r.argv[1:]...)
-	cmd.Dir = r.dir
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v) // later entries win over inherited ones
+	r.mu.Lock()
+	if r.starter == nil {
+		r.starter = osproc.NewStarter()
 	}
-	setProcessGroup(cmd)
+	starter := r.starter
+	r.mu.Unlock()
 
-	// Pipes we own (not exec's copying goroutines), so that Wait returns as
-	// soon as the process exits even if a straggler still holds them.
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		return nil, fmt.Errorf("start %s: %w", r.argv[0], err)
-	}
-	p := &process{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan int, 1)}
-	b.mu.Lock()
-	b.port, b.pid, b.startedAt = port, p.pid, time.Now()
-	b.mu.Unlock()
-	applyLimits(b, p.pid)
-
-	var readers sync.WaitGroup
-	for _, s := range []struct {
-		f    *os.File
-		name string
-	}{{outR, "stdout"}, {errR, "stderr"}} {
-		readers.Go(func() { readLines(b, s.f, s.name) })
-	}
-	go func() {
-		err := cmd.Wait()
-		code := exitCode(cmd.ProcessState, err)
-		// The group may outlive its leader: kill what is left, then let the
-		// readers drain (bounded, in case something escaped the group).
-		killGroup(p.pid)
-		drained := make(chan struct{})
-		go func() { readers.Wait(); close(drained) }()
-		select {
-		case <-drained:
-		case <-time.After(2 * time.Second):
-			outR.Close()
-			errR.Close()
-			<-drained
+	stdout := &lineWriter{b: b, stream: "stdout"}
+	stderr := &lineWriter{b: b, stream: "stderr"}
+	op, err := starter.Start(osproc.Spec{
+		Argv:   r.argv,
+		Dir:    r.dir,
+		Env:    b.processEnv(port),
+		Limits: b.osLimits(),
+	}, func(stream osproc.Stream, chunk []byte) {
+		if stream == osproc.Stderr {
+			stderr.Write(chunk)
+		} else {
+			stdout.Write(chunk)
 		}
-		outR.Close()
-		errR.Close()
-		p.exited <- code
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.port, b.pid, b.startedAt = port, op.PID(), time.Now()
+	b.mu.Unlock()
+	b.logLimits(op.LimitsError())
+
+	p := &process{p: op, exited: make(chan int, 1)}
+	go func() {
+		exit := <-op.Exited()
+		stdout.flush()
+		stderr.flush()
+		p.exited <- exit.Code
 	}()
 	return p, nil
 }
 
-// readLines feeds one output stream of a process into the backend's log.
-func readLines(b *backend, r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, 4096)
-	w := &lineWriter{b: b, stream: stream}
-	for {
-		chunk, err := br.ReadSlice('\n')
-		w.Write(chunk)
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			break
-		}
+// close ends the thread the runner starts processes from, once every
+// backend is gone.
+func (r *processRunner) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.starter != nil {
+		r.starter.Close()
 	}
-	w.flush()
+}
+
+// processEnv is the whole environment of a backend process: the variables
+// of a Plane drone and the spawn's env (backendEnv), over the pass-through
+// set of the plane's own.
+func (b *backend) processEnv(port int) []string {
+	env := b.srv.cfg.passEnv(os.Environ())
+	for k, v := range b.backendEnv(port) {
+		env = append(env, k+"="+v) // later entries win
+	}
+	return env
+}
+
+// osLimits is the spawn's resource limits, as the OS layer applies them.
+func (b *backend) osLimits() osproc.Limits {
+	l := b.spec.limits
+	if l == nil {
+		return osproc.Limits{}
+	}
+	return osproc.Limits{
+		MemoryBytes: max(l.MemoryLimitBytes, 0),
+		CPUSeconds:  max(l.CPUTimeLimit, 0),
+		FileBytes:   max(l.DiskLimitBytes, 0),
+	}
+}
+
+// logLimits logs what of the spawn's resource limits does not apply here.
+func (b *backend) logLimits(err error) {
+	l := b.spec.limits
+	if l == nil {
+		return
+	}
+	log := b.srv.log.With("backend", b.id)
+	if err != nil {
+		log.Warn("resource limits not applied", "err", err)
+	}
+	if l.CPUPeriod > 0 || l.CPUPeriodPercent > 0 {
+		log.Info("resource limit not applied locally", "limit", "cpu_period_percent")
+	}
 }
 
 // freePort asks the OS for a free loopback port. Another program could take

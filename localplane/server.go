@@ -3,6 +3,7 @@ package localplane
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -81,7 +83,10 @@ func New(cfg Config) (*Server, error) {
 		closing: make(chan struct{}),
 	}
 	if len(cfg.Command) > 0 {
-		s.runner = processRunner{argv: cfg.Command, dir: cfg.Dir}
+		if err := osproc.LookPath(cfg.Command[0], cfg.Dir); err != nil {
+			return nil, fmt.Errorf("localplane: the backend command cannot be run: %w", err)
+		}
+		s.runner = &processRunner{argv: cfg.Command, dir: cfg.Dir}
 	} else {
 		s.runner = handlerRunner{newHandler: cfg.Handler}
 	}
@@ -162,6 +167,9 @@ func (s *Server) Close() error {
 				b.forgetTimer.Stop()
 			}
 			b.mu.Unlock()
+		}
+		if r, ok := s.runner.(interface{ close() }); ok {
+			r.close()
 		}
 		if s.apiSrv != nil {
 			s.closeErr = errors.Join(s.apiSrv.Close(), s.proxySrv.Close())

@@ -93,19 +93,24 @@ func echoHandler(env map[string]string) http.Handler {
 			}
 		}
 	})
+	mux.HandleFunc("/wsheaders", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		data, _ := json.Marshal(verifiedHeaders(r.Header))
+		c.Write(r.Context(), websocket.MessageText, data)
+		c.Close(websocket.StatusNormalClosure, "")
+	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("crashing")
 		os.Exit(3)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		e := echoed{Path: r.URL.Path, Query: r.URL.RawQuery, Headers: map[string]string{}, Env: map[string]string{}, PID: os.Getpid()}
-		for name := range r.Header {
-			if l := strings.ToLower(name); strings.HasPrefix(l, "x-verified-") || strings.HasPrefix(l, "x-test") {
-				e.Headers[l] = strings.Join(r.Header.Values(name), ",")
-			}
-		}
+		e := echoed{Path: r.URL.Path, Query: r.URL.RawQuery, Headers: verifiedHeaders(r.Header), Env: map[string]string{}, PID: os.Getpid()}
 		for _, k := range []string{"PORT", "SESSION_BACKEND_ID", "SESSION_BACKEND_KEY", "SESSION_BACKEND_FENCING_TOKEN",
-			"SESSION_BACKEND_STATIC_TOKEN", "JAMSOCKET_SERVICE", "FOO"} {
+			"SESSION_BACKEND_STATIC_TOKEN", "JAMSOCKET_SERVICE", "FOO", "JAMSOCKET_TOKEN", "LOCALPLANE_TEST_PASS", "PATH"} {
 			if env != nil {
 				if v, ok := env[k]; ok {
 					e.Env[k] = v
@@ -118,4 +123,21 @@ func echoHandler(env map[string]string) http.Handler {
 		json.NewEncoder(w).Encode(e)
 	})
 	return mux
+}
+
+// verifiedHeaders are the x-verified-* and x-test* headers of h, read the
+// way a CGI server reads them (case folded, "_" as "-"), each name's values
+// joined with ",".
+func verifiedHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for name, values := range h {
+		l := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if strings.HasPrefix(l, "x-verified-") || strings.HasPrefix(l, "x-test") {
+			if old, ok := out[l]; ok {
+				values = append([]string{old}, values...)
+			}
+			out[l] = strings.Join(values, ",")
+		}
+	}
+	return out
 }

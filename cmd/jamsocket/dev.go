@@ -31,6 +31,7 @@ type devOptions struct {
 	startupTimeout, grace time.Duration
 	idle                  int
 	plain, verbose        bool
+	envPass               []string
 }
 
 // devCommand is `jamsocket dev`: the local plane as a dev server, running a
@@ -54,7 +55,14 @@ Point an app at it with JAMSOCKET_DEV=true (and JAMSOCKET_DEV_PORT when the
 API does not listen on port 8080). Backend output is shown prefixed by the
 backend's id. On a terminal a live table of the backends sits below the log;
 otherwise (or with --plain) every status change is one log line, or one JSON
-line with --json. SIGINT or SIGTERM terminates every backend and exits.`,
+line with --json. SIGINT, SIGTERM, SIGHUP or SIGQUIT terminates every
+backend and exits; if the dev server is killed outright, its backends and
+their children are killed with it.
+
+Backends get a clean environment: PORT, SESSION_BACKEND_ID and the rest of
+what a Plane drone sets, the spawn's env, and only PATH, HOME, USER, SHELL,
+TERM, TZ, TMPDIR, LANG, LC_* and Go's runtime variables from the dev
+server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			argv, err := devBackendCommand(o.command, cmd.Flags().Changed("cmd"), args)
@@ -79,6 +87,7 @@ line with --json. SIGINT or SIGTERM terminates every backend and exits.`,
 	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
 	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
 	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
+	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
 	return cmd
@@ -213,6 +222,7 @@ func (a *app) runDev(o devOptions, argv []string) error {
 		ProxyAddr:             o.proxyAddr,
 		Token:                 o.token,
 		Command:               argv,
+		PassEnv:               o.envPass,
 		Dir:                   o.dir,
 		StartupTimeout:        o.startupTimeout,
 		GracePeriod:           o.grace,
@@ -222,7 +232,7 @@ func (a *app) runDev(o devOptions, argv []string) error {
 		OnChange:              v.change,
 	})
 	if err != nil {
-		return err
+		return usage("%v", err) // a Config it cannot run: the command is not there
 	}
 	if err := srv.Start(); err != nil {
 		return fmt.Errorf("jamsocket dev: %w (see --api-addr and --proxy-addr)", err)

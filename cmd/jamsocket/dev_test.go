@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,8 +33,23 @@ import (
 // binary, re-executed with devBackendArg. It prints its pid and arguments on
 // stdout and a line on stderr, then answers every request on $PORT with
 // "hello from {id}" until SIGTERM.
+//
+// With the argument "grandchild" it first starts a child of its own (the
+// test binary again, with "sleep") and prints "grandchild pid=N"; with
+// "sleep" it only waits to be killed.
 func runDevTestBackend() int {
 	id := os.Getenv("SESSION_BACKEND_ID")
+	if slices.Contains(os.Args[2:], "sleep") {
+		select {}
+	}
+	if slices.Contains(os.Args[2:], "grandchild") {
+		child := exec.Command(os.Args[0], devBackendArg, "sleep")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("grandchild pid=%d\n", child.Process.Pid)
+	}
 	fmt.Printf("dev test backend pid=%d args=%q\n", os.Getpid(), os.Args[2:])
 	fmt.Fprintln(os.Stderr, "a line on stderr")
 	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
@@ -233,12 +250,15 @@ func TestDevJSON(t *testing.T) {
 // TestDevUsage checks that a missing or doubled backend command, and a bad
 // one, are usage errors, and that a port in use is an error naming it.
 func TestDevUsage(t *testing.T) {
+	r := cli(t, map[string]string{}, "dev", "--cmd", "/nonexistent/backend")
+	assert.Contains(t, r.stderr, "/nonexistent/backend: no such file or directory", "fails at start, naming the command")
 	for _, args := range [][]string{
 		{"dev"},
 		{"dev", "--cmd", "./x", "--", "./y"},
 		{"dev", "--cmd", "./x 'oops"},
 		{"dev", "--cmd", "  "},
 		{"dev", "--cmd", "./x", "--idle", "-1"},
+		{"dev", "--cmd", "/nonexistent/backend"},
 	} {
 		r := cli(t, map[string]string{}, args...)
 		assert.Equal(t, exitUsage, r.code, "%q: %s", args, r.stderr)
@@ -247,7 +267,7 @@ func TestDevUsage(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	r := cli(t, map[string]string{}, "dev", "--api-addr", ln.Addr().String(), "--proxy-addr", "127.0.0.1:0", "--cmd", "./x")
+	r = cli(t, map[string]string{}, "dev", "--api-addr", ln.Addr().String(), "--proxy-addr", "127.0.0.1:0", "--", os.Args[0], devBackendArg)
 	assert.Equal(t, exitError, r.code)
 	assert.Contains(t, r.stderr, "address already in use")
 	assert.Contains(t, r.stderr, "--api-addr")

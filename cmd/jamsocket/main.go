@@ -16,9 +16,17 @@ import (
 	"syscall"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+func main() { os.Exit(runMain(os.Args[1:])) }
+
+// stopSignals end a command the way Ctrl-C does: SIGHUP (the terminal
+// closed, tmux kill-session) and SIGQUIT too, so that `jamsocket dev`
+// terminates its backends whichever way it is asked to stop.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// runMain runs the command line args with the process's streams and
+// environment, stopped by stopSignals.
+func runMain(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr, os.Getenv)
 }

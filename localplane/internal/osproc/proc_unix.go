@@ -1,20 +1,13 @@
 //go:build unix
 
-package localplane
+package osproc
 
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 )
-
-// setProcessGroup puts the child in its own process group, so that the
-// whole group can be signalled and nothing it starts outlives it.
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-}
 
 // signalGroup sends SIGTERM or SIGKILL to the process's group, falling back to
 // the process alone.
@@ -42,14 +35,14 @@ func killGroup(pgid int) {
 	}
 }
 
-// exitCode is the process's exit code, or 128+signal when a signal killed it
-// (as Docker reports it).
-func exitCode(ps *os.ProcessState, err error) int {
+// exitOf is how the process ended: its code, or 128+signal when a signal
+// killed it.
+func exitOf(ps *os.ProcessState, err error) Exit {
 	if ps == nil {
-		return -1
+		return Exit{Code: -1}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return Exit{Code: 128 + int(ws.Signal()), Signal: ws.Signal().String()}
 	}
-	return ps.ExitCode()
+	return Exit{Code: ps.ExitCode()}
 }

@@ -1,8 +1,0 @@
-package localplane
-
-// Parsers of the metrics accounting, for tests.
-var (
-	ParseProcStat  = parseProcStat
-	ParseSystemCPU = parseSystemCPU
-	ParseKB        = parseKB
-)
