@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,137 +11,6 @@ import (
 
 	"github.com/jamsocket-go/jamsocket"
 )
-
-func (a *app) spawnCommand() *cobra.Command {
-	var (
-		key, tag, user, auth, lifetime, idle string
-		env                                  []string
-		noSpawn, wait                        bool
-		timeout                              time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "spawn",
-		Short: "Spawn a backend, or connect to the one holding --key",
-		Long: `Spawn a backend of the configured service (or connect to the live backend
-holding --key) and print how to reach it. With --wait, follow its status until
-it is ready, showing each status as it comes with the time since the spawn;
-with --json, print the connect response once it is ready.`,
-		Args: args(0, 0),
-		RunE: func(*cobra.Command, []string) error {
-			req := &jamsocket.ConnectRequest{Key: key, User: user, NoSpawn: noSpawn}
-			if auth != "" {
-				if err := json.Unmarshal([]byte(auth), &req.Auth); err != nil || req.Auth == nil {
-					return usage("--auth must be a JSON object")
-				}
-			}
-			spawn := &jamsocket.SpawnConfig{Tag: tag}
-			var err error
-			if spawn.LifetimeLimitSeconds, err = seconds("--lifetime", lifetime); err != nil {
-				return err
-			}
-			if spawn.MaxIdleSeconds, err = seconds("--idle", idle); err != nil {
-				return err
-			}
-			if len(env) > 0 {
-				spawn.Executable = &jamsocket.Executable{Env: map[string]string{}}
-				for _, kv := range env {
-					k, v, ok := strings.Cut(kv, "=")
-					if !ok || k == "" {
-						return usage("--env %q is not KEY=VALUE", kv)
-					}
-					spawn.Executable.Env[k] = v
-				}
-			}
-			if *spawn != (jamsocket.SpawnConfig{}) {
-				req.Spawn = spawn
-			}
-			c, err := a.client(need{account: true, service: true, token: true}, "")
-			if err != nil {
-				return err
-			}
-			ctx, cancel := withTimeout(a.ctx, timeout)
-			defer cancel()
-			start := time.Now()
-			resp, err := c.Spawn(ctx, req)
-			if err != nil {
-				return err
-			}
-			if !a.json {
-				a.printf("backend_id  %s\nspawned     %t\nurl         %s\nstatus_url  %s\n", resp.BackendID, resp.Spawned, resp.URL, resp.StatusURL)
-				if resp.ReadyURL != "" {
-					a.printf("ready_url   %s\n", resp.ReadyURL)
-				}
-			}
-			if wait {
-				state, err := a.followUntilReady(ctx, c, resp.BackendID, start)
-				if err != nil {
-					return err
-				}
-				resp.Status = state.Status
-			} else if !a.json {
-				a.printf("status      %s\n", resp.Status)
-			}
-			if a.json {
-				return a.printJSON(resp)
-			}
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&key, "key", "", "key: connect to the backend holding it, or spawn one that holds it")
-	f.StringVar(&tag, "tag", "", "image tag or digest to spawn")
-	f.StringArrayVar(&env, "env", nil, "environment variable KEY=VALUE for the backend (repeatable)")
-	f.StringVar(&user, "user", "", "user identity bound to the connection token")
-	f.StringVar(&auth, "auth", "", "JSON object bound to the connection token")
-	f.StringVar(&lifetime, "lifetime", "", "lifetime limit, in seconds or as a duration (90, 1h)")
-	f.StringVar(&idle, "idle", "", "idle limit, in seconds or as a duration (300, 5m)")
-	f.BoolVar(&noSpawn, "no-spawn", false, "only connect to the backend holding --key; never spawn")
-	f.BoolVar(&wait, "wait", false, "wait until the backend is ready, showing each status")
-	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: no limit)")
-	return cmd
-}
-
-// followUntilReady shows each status of a backend (unless --json) until it
-// is ready, and fails if it ends first.
-func (a *app) followUntilReady(ctx context.Context, c *jamsocket.Client, id string, start time.Time) (*jamsocket.BackendState, error) {
-	for state, err := range c.StatusStream(ctx, id) {
-		if err != nil {
-			return nil, err
-		}
-		if !a.json {
-			a.printf("  %-16s +%s\n", state.Status, time.Since(start).Round(100*time.Microsecond))
-		}
-		switch {
-		case state.Status == jamsocket.StatusReady:
-			return state, nil
-		case state.Status.IsEnding():
-			return nil, &jamsocket.BackendTerminatedError{BackendID: id, State: state}
-		}
-	}
-	return nil, fmt.Errorf("jamsocket: the status stream of backend %s ended before it was ready", id)
-}
-
-// seconds reads a limit given as a number of seconds or a duration.
-func seconds(flag, v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return n, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Second {
-		return 0, usage("%s %q is neither seconds nor a duration of at least 1s", flag, v)
-	}
-	return int(d / time.Second), nil
-}
-
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d <= 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, d)
-}
 
 func (a *app) statusCommand() *cobra.Command {
 	var follow bool
@@ -231,124 +98,186 @@ func (a *app) waitCommand() *cobra.Command {
 	return cmd
 }
 
+// terminateCommand is both our `terminate` and the official CLI's
+// `backend terminate` (whose alias `terminate` it also is): several ids at
+// once, --force or our --hard to kill at once.
 func (a *app) terminateCommand() *cobra.Command {
 	var hard bool
 	cmd := &cobra.Command{
-		Use:   "terminate BACKEND",
-		Short: "Ask for a backend to stop (--hard: kill it at once)",
-		Args:  args(1, 1),
+		Use:   "terminate BACKEND...",
+		Short: "Ask for one or more backends to stop (--force or --hard: kill them at once)",
+		Long: `Ask for each backend to stop. A backend that has already terminated is
+skipped with a warning; when another fails, the rest are still terminated and
+the command fails at the end, naming each failure. With --json, one line per
+backend: {"backend_id", "hard", "status"} with status "ok",
+"already terminated" or "error" (and "error").`,
+		Example: "  jamsocket backend terminate abc123 def456\n  jamsocket terminate abc123 --force",
+		Args:    args(1, maxArgs),
+		RunE: func(_ *cobra.Command, ids []string) error {
+			c, err := a.client(need{token: true}, "")
+			if err != nil {
+				return err
+			}
+			var failed []string
+			for _, id := range ids {
+				out := terminateOut{BackendID: id, Hard: hard, Status: "ok"}
+				err := c.Terminate(a.ctx, id, &jamsocket.TerminateOptions{Hard: hard})
+				var apiErr *jamsocket.APIError
+				switch {
+				case errors.As(err, &apiErr) && apiErr.Code == "BackendNotRunning":
+					out.Status = "already terminated"
+					a.warnf("backend %s has already terminated; skipping", id)
+				case a.ctx.Err() != nil:
+					return err
+				case err != nil:
+					out.Status, out.Error = "error", a.errorLine(err)
+					failed = append(failed, id+": "+strings.TrimPrefix(out.Error, "jamsocket: "))
+				case !a.json:
+					a.printf("Termination requested for backend: %s\n", id)
+				}
+				if a.json {
+					if err := a.printJSON(out); err != nil {
+						return err
+					}
+				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("jamsocket: could not terminate %d of %d backend(s): %s", len(failed), len(ids), strings.Join(failed, "; "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&hard, "force", "f", false, "kill the backends at once instead of asking them to stop")
+	cmd.Flags().BoolVar(&hard, "hard", false, "the same as --force")
+	return cmd
+}
+
+// terminateOut is one line of `terminate --json`.
+type terminateOut struct {
+	BackendID string `json:"backend_id"`
+	Hard      bool   `json:"hard"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+}
+
+func (a *app) backendCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "backend", Short: "Inspect and end backends: info, list, logs, metrics, terminate"}
+	cmd.AddCommand(a.backendInfoCommand(), a.backendListCommand(), a.backendLogsCommand(), a.backendMetricsCommand(),
+		a.terminateCommand())
+	return cmd
+}
+
+func (a *app) backendInfoCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "info BACKEND", Short: "Show a backend's details and status history", Args: args(1, 1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			c, err := a.client(need{token: true}, "")
 			if err != nil {
 				return err
 			}
-			if err := c.Terminate(a.ctx, args[0], &jamsocket.TerminateOptions{Hard: hard}); err != nil {
+			info, err := c.Backend(a.ctx, args[0])
+			if err != nil {
 				return err
 			}
 			if a.json {
-				return a.printJSON(map[string]any{"backend_id": args[0], "hard": hard, "status": "ok"})
+				return a.printJSON(info)
 			}
-			a.printf("termination requested for backend %s\n", args[0])
+			a.printBackendInfo(info)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&hard, "hard", false, "kill the backend at once instead of asking it to stop")
-	return cmd
 }
 
-func (a *app) backendCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "backend", Short: "Inspect backends: info, list, logs, metrics"}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use: "info BACKEND", Short: "Show a backend's details and status history", Args: args(1, 1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				c, err := a.client(need{token: true}, "")
-				if err != nil {
-					return err
+func (a *app) backendListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Short: "List the account's running backends", Args: args(0, 0),
+		RunE: func(*cobra.Command, []string) error {
+			c, err := a.client(need{account: true, token: true}, "")
+			if err != nil {
+				return err
+			}
+			list, err := c.ListBackends(a.ctx)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(nonNil(list))
+			}
+			if len(list) == 0 {
+				a.printf("No running backends found.\n")
+				return nil
+			}
+			a.printf("Found the following running backends:\n\n")
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tCreated\tAccount\tService\tStatus\tKey (aka Lock)")
+			for _, b := range list {
+				status := "-"
+				if b.Status != nil {
+					status = fmt.Sprintf("%s (%s)", b.Status.Status, b.Status.Time.UTC().Format(time.RFC3339))
 				}
-				info, err := c.Backend(a.ctx, args[0])
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.CreatedAt.UTC().Format(time.RFC3339), b.AccountName, b.ServiceName, status, b.Key)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+// logsAliasCommand is the official CLI's top-level alias of `backend logs`.
+func (a *app) logsAliasCommand() *cobra.Command { return a.backendLogsCommand() }
+
+func (a *app) backendLogsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "logs BACKEND", Short: "Stream a backend's output until it terminates", Args: args(1, 1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, err := a.client(need{token: true}, "")
+			if err != nil {
+				return err
+			}
+			for line, err := range c.Logs(a.ctx, args[0]) {
 				if err != nil {
 					return err
 				}
 				if a.json {
-					return a.printJSON(info)
+					if err := a.printJSON(line); err != nil {
+						return err
+					}
+					continue
 				}
-				a.printBackendInfo(info)
-				return nil
-			},
+				a.printf("%s\n", line.Text)
+			}
+			return nil
 		},
-		&cobra.Command{
-			Use: "list", Short: "List the account's running backends", Args: args(0, 0),
-			RunE: func(*cobra.Command, []string) error {
-				c, err := a.client(need{account: true, token: true}, "")
+	}
+}
+
+func (a *app) backendMetricsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "metrics BACKEND", Short: "Stream a backend's memory and CPU use until it terminates", Args: args(1, 1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, err := a.client(need{token: true}, "")
+			if err != nil {
+				return err
+			}
+			header := false
+			for m, err := range c.Metrics(a.ctx, args[0]) {
 				if err != nil {
 					return err
 				}
-				list, err := c.ListBackends(a.ctx)
-				if err != nil {
-					return err
+				if !a.json && !header {
+					a.printf("cpu util\tmem used\tmem avail\n")
+					header = true
 				}
 				if a.json {
-					return a.printJSON(nonNil(list))
-				}
-				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tSTATUS\tSERVICE\tCLUSTER\tKEY\tCREATED")
-				for _, b := range list {
-					status := "-"
-					if b.Status != nil {
-						status = string(b.Status.Status)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, status, b.ServiceName, b.ClusterName, orDash(b.Key), b.CreatedAt.UTC().Format(time.RFC3339))
-				}
-				return w.Flush()
-			},
-		},
-		&cobra.Command{
-			Use: "logs BACKEND", Short: "Stream a backend's output until it terminates", Args: args(1, 1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				c, err := a.client(need{token: true}, "")
-				if err != nil {
-					return err
-				}
-				for line, err := range c.Logs(a.ctx, args[0]) {
-					if err != nil {
+					if err := a.printJSON(metricsOut{Metrics: m, CPUPercent: m.CPUPercent()}); err != nil {
 						return err
 					}
-					if a.json {
-						if err := a.printJSON(line); err != nil {
-							return err
-						}
-						continue
-					}
-					a.printf("%s\n", line.Text)
+					continue
 				}
-				return nil
-			},
+				a.printf("%-8s\t%-8s\t%s\n", fmt.Sprintf("%.1f%%", m.CPUPercent()), bytesIEC(m.MemUsed), bytesIEC(m.MemAvailable))
+			}
+			return nil
 		},
-		&cobra.Command{
-			Use: "metrics BACKEND", Short: "Stream a backend's memory and CPU use until it terminates", Args: args(1, 1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				c, err := a.client(need{token: true}, "")
-				if err != nil {
-					return err
-				}
-				for m, err := range c.Metrics(a.ctx, args[0]) {
-					if err != nil {
-						return err
-					}
-					if a.json {
-						if err := a.printJSON(metricsOut{Metrics: m, CPUPercent: m.CPUPercent()}); err != nil {
-							return err
-						}
-						continue
-					}
-					a.printf("mem %s / %s  cpu %.1f%%\n", bytesIEC(m.MemUsed), bytesIEC(m.MemAvailable), m.CPUPercent())
-				}
-				return nil
-			},
-		},
-	)
-	return cmd
+	}
 }
 
 // metricsOut is a metrics sample with its CPU percentage, for --json.
@@ -357,30 +286,34 @@ type metricsOut struct {
 	CPUPercent float64 `json:"cpu_percent"`
 }
 
+// printBackendInfo shows a backend in the official CLI's layout.
 func (a *app) printBackendInfo(info *jamsocket.BackendInfo) {
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "id\t%s\n", info.ID)
-	fmt.Fprintf(w, "service\t%s\n", info.ServiceName)
-	if info.EnvironmentName != "" {
-		fmt.Fprintf(w, "environment\t%s\n", info.EnvironmentName)
+	a.printf("Info for backend: %s\n", info.ID)
+	a.printf("created:      %s\n", info.CreatedAt.UTC().Format(time.RFC3339))
+	a.printf("service:      %s\n", info.ServiceName)
+	a.printf("account:      %s\n", info.AccountName)
+	a.printf("cluster:      %s\n", orDash(info.ClusterName))
+	a.printf("image digest: %s\n", orDash(info.ImageDigest))
+	if info.Key != "" {
+		a.printf("key:          %s\n", info.Key)
 	}
-	fmt.Fprintf(w, "account\t%s\n", info.AccountName)
-	fmt.Fprintf(w, "cluster\t%s\n", info.ClusterName)
-	fmt.Fprintf(w, "created\t%s\n", info.CreatedAt.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "image\t%s\n", orDash(info.ImageDigest))
-	fmt.Fprintf(w, "key\t%s\n", orDash(info.Key))
+	if info.EnvironmentName != "" && info.EnvironmentName != "default" {
+		a.printf("environment:  %s\n", info.EnvironmentName)
+	}
 	if info.MaxMemBytes != nil {
-		fmt.Fprintf(w, "max memory\t%s\n", bytesIEC(float64(*info.MaxMemBytes)))
+		a.printf("mem usage:    %s\n", bytesIEC(float64(*info.MaxMemBytes)))
 	}
-	fmt.Fprintln(w, "statuses:")
+	a.printf("\nStatuses:\n")
+	if len(info.Statuses) == 0 {
+		a.printf("backend has no statuses\n")
+	}
 	for _, s := range info.Statuses {
 		extra := termination(s.TerminationReason, s.TerminationKind)
 		if s.ExitCode != nil {
 			extra += fmt.Sprintf(" exit code %d", *s.ExitCode)
 		}
-		fmt.Fprintf(w, "  %s\t%s%s\n", s.Time.UTC().Format(time.RFC3339), s.Status, extra)
+		a.printf("%s  %s%s\n", s.Time.UTC().Format(time.RFC3339), s.Status, extra)
 	}
-	w.Flush()
 }
 
 func orDash(s string) string {

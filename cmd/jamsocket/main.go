@@ -5,8 +5,9 @@
 // Configuration comes from the same environment variables as
 // jamsocket.FromEnv (JAMSOCKET_ACCOUNT, JAMSOCKET_TOKEN, JAMSOCKET_SERVICE,
 // JAMSOCKET_API_URL, JAMSOCKET_ENVIRONMENT, JAMSOCKET_DEV,
-// JAMSOCKET_DEV_PORT), overridable by flags. The token is read only from
-// JAMSOCKET_TOKEN or --token-file and is never printed.
+// JAMSOCKET_DEV_PORT), overridable by flags, and from the credential file
+// `jamsocket login` writes (~/.jamsocket/config.json, shared with the
+// official Node CLI). The token is never printed.
 package main
 
 import (
@@ -28,5 +29,5 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, sys
 func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	return run(ctx, args, os.Stdout, os.Stderr, os.Getenv)
+	return runWithInput(ctx, args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 }

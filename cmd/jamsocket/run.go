@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,11 +29,20 @@ const (
 // init function), so that this file need not know them.
 var extraCommands []func(*app) *cobra.Command
 
-// run is the whole command line: it parses args, runs the command, and
-// returns the exit status. Output goes to stdout; a failure is one line on
-// stderr. It reads the environment only through getenv.
+// run is the whole command line with nothing on standard input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
+	return runWithInput(ctx, args, nil, stdout, stderr, getenv)
+}
+
+// runWithInput is the whole command line: it parses args, runs the command,
+// and returns the exit status. Output goes to stdout; a failure is one line
+// on stderr. It reads the environment only through getenv, and standard
+// input (a token, a confirmation) only from stdin, which may be nil.
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -56,13 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // app holds the global flags and what every command shares.
 type app struct {
 	ctx            context.Context
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
 	account, service, environment, apiURL, tokenFile string
 	dev                                              bool
 	devPort                                          int
-	json                                             bool
+	json, verbose                                    bool
 
 	// flags is the root's persistent flag set, to tell a flag given from
 	// one left at its default.
@@ -80,11 +90,18 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "Spawn and manage Jamsocket session backends",
 		Long: `jamsocket drives the Jamsocket API, a local dev server or the local plane.
 
+It knows the official Jamsocket CLI's commands and flags (login, push,
+service connect, backend terminate, ...) and some shorter ones of its own
+(spawn, status, wait, terminate).
+
 Configuration comes from JAMSOCKET_ACCOUNT, JAMSOCKET_TOKEN, JAMSOCKET_SERVICE,
-JAMSOCKET_API_URL, JAMSOCKET_ENVIRONMENT, JAMSOCKET_DEV and JAMSOCKET_DEV_PORT
-(or JAMSOCKET_PLANE_URL and JAMSOCKET_PLANE_IMAGE for a Plane controller),
-and the flags below override them. The token is read only from JAMSOCKET_TOKEN
-or --token-file (JAMSOCKET_PLANE_TOKEN for Plane), and is never printed.
+JAMSOCKET_API_URL (or the official CLI's JAMSOCKET_SERVER_API),
+JAMSOCKET_ENVIRONMENT, JAMSOCKET_DEV and JAMSOCKET_DEV_PORT (or
+JAMSOCKET_PLANE_URL and JAMSOCKET_PLANE_IMAGE for a Plane controller), and
+the flags below override them. Without JAMSOCKET_TOKEN or --token-file, the
+token and account saved by "jamsocket login" (~/.jamsocket/config.json, the
+official CLI's file) are used; --verbose says which. The token is never
+printed.
 
 With --json every command prints one JSON document, or one JSON document per
 line for streams. On failure a command prints one line on stderr and exits
@@ -105,123 +122,21 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 	pf.BoolVar(&a.dev, "dev", false, "talk to a local dev server (default $JAMSOCKET_DEV)")
 	pf.IntVar(&a.devPort, "dev-port", 0, "local dev server port (default $JAMSOCKET_DEV_PORT or 8080)")
 	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "say on stderr where the configuration came from")
 	a.flags = pf
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 
-	root.AddCommand(a.spawnCommand(), a.statusCommand(), a.waitCommand(), a.terminateCommand(),
-		a.backendCommand(), a.serviceCommand(), a.authCommand())
+	root.AddCommand(
+		// The official CLI's commands and its top-level aliases.
+		a.loginCommand(), a.logoutCommand(), a.backendCommand(), a.serviceCommand(),
+		a.connectCommand(), a.logsAliasCommand(), a.imagesAliasCommand(),
+		// Ours (terminate is both).
+		a.spawnCommand(), a.statusCommand(), a.waitCommand(), a.terminateCommand(), a.authCommand(),
+	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(a))
 	}
 	return root
-}
-
-// need says what configuration a command cannot do without.
-type need struct{ account, service, token bool }
-
-// client returns a Client configured from the environment and the flags.
-// service, if not empty, replaces the configured service.
-func (a *app) client(n need, service string) (*jamsocket.Client, error) {
-	if a.getenv(jamsocket.EnvPlaneURL) != "" && !a.flags.Changed("api-url") && !a.flags.Changed("dev") {
-		return a.planeClient()
-	}
-	dev := a.dev
-	if !a.flags.Changed("dev") {
-		if v := a.getenv(jamsocket.EnvDev); v != "" {
-			var err error
-			if dev, err = strconv.ParseBool(v); err != nil {
-				return nil, fmt.Errorf("%s=%q is not true or false", jamsocket.EnvDev, v)
-			}
-		}
-	}
-	cfg := jamsocket.Config{
-		APIURL:      a.pick("api-url", a.apiURL, jamsocket.EnvAPIURL),
-		Environment: a.pick("environment", a.environment, jamsocket.EnvEnvironment),
-	}
-	if dev {
-		cfg.Dev = true
-		cfg.DevPort = a.devPort
-		if !a.flags.Changed("dev-port") {
-			if p := a.getenv(jamsocket.EnvDevPort); p != "" {
-				port, err := strconv.Atoi(p)
-				if err != nil {
-					return nil, fmt.Errorf("%s=%q is not a port number", jamsocket.EnvDevPort, p)
-				}
-				cfg.DevPort = port
-			}
-		}
-		return jamsocket.New(cfg)
-	}
-	cfg.Account = a.pick("account", a.account, jamsocket.EnvAccount)
-	cfg.Service = a.pick("service", a.service, jamsocket.EnvService)
-	if service != "" {
-		cfg.Service = service
-	}
-	token, err := a.readToken()
-	if err != nil {
-		return nil, err
-	}
-	cfg.Token, a.token = token, token
-	var missing []string
-	if n.account && cfg.Account == "" {
-		missing = append(missing, "an account ($"+jamsocket.EnvAccount+" or --account)")
-	}
-	if n.service && cfg.Service == "" {
-		missing = append(missing, "a service ($"+jamsocket.EnvService+" or --service)")
-	}
-	if n.token && cfg.Token == "" {
-		missing = append(missing, "a token ($"+jamsocket.EnvToken+" or --token-file)")
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("jamsocket: this command needs %s (or --dev for a local dev server)", strings.Join(missing, ", "))
-	}
-	// What this command does not use may be absent; the Client wants
-	// something there.
-	for _, f := range []*string{&cfg.Account, &cfg.Service, &cfg.Token} {
-		if *f == "" {
-			*f = "-"
-		}
-	}
-	return jamsocket.New(cfg)
-}
-
-// planeClient returns a Client for the Plane controller the environment
-// names.
-func (a *app) planeClient() (*jamsocket.Client, error) {
-	cfg := jamsocket.PlaneConfig{
-		ControllerURL: a.getenv(jamsocket.EnvPlaneURL),
-		Token:         a.getenv(jamsocket.EnvPlaneToken),
-		Executable:    jamsocket.PlaneExecutable{Image: a.getenv(jamsocket.EnvPlaneImage)},
-		Cluster:       a.getenv(jamsocket.EnvPlaneCluster),
-		Pool:          a.getenv(jamsocket.EnvPlanePool),
-		Namespace:     a.getenv(jamsocket.EnvPlaneNamespace),
-	}
-	a.token = cfg.Token
-	return jamsocket.NewPlane(cfg)
-}
-
-// pick is the flag's value if it was given, else the environment's.
-func (a *app) pick(flag, value, env string) string {
-	if a.flags.Changed(flag) {
-		return value
-	}
-	return a.getenv(env)
-}
-
-func (a *app) readToken() (string, error) {
-	if a.tokenFile == "" {
-		return a.getenv(jamsocket.EnvToken), nil
-	}
-	b, err := os.ReadFile(a.tokenFile)
-	if err != nil {
-		// The error names the file, never its content.
-		return "", fmt.Errorf("jamsocket: reading the token file: %w", err)
-	}
-	token := strings.TrimSpace(string(b))
-	if token == "" {
-		return "", fmt.Errorf("jamsocket: the token file %s is empty", a.tokenFile)
-	}
-	return token, nil
 }
 
 // errorLine turns err into the one line printed on stderr, without the
@@ -256,6 +171,25 @@ func (a *app) printf(format string, args ...any) {
 	fmt.Fprintf(a.stdout, format, args...)
 }
 
+// stdinIsTerminal says whether standard input is a terminal a person types
+// on.
+func (a *app) stdinIsTerminal() bool {
+	f, ok := a.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// warnf writes a warning line on stderr.
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "jamsocket: warning: "+format+"\n", args...)
+}
+
+// verbosef writes a line on stderr with --verbose.
+func (a *app) verbosef(format string, args ...any) {
+	if a.verbose {
+		fmt.Fprintf(a.stderr, "jamsocket: "+format+"\n", args...)
+	}
+}
+
 // usage marks an error in the command's arguments.
 func usage(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
@@ -265,12 +199,18 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// maxArgs is the limit of args for a command that takes any number.
+const maxArgs = 1 << 16
+
 // args checks the number of positional arguments, as a usage error.
 func args(min, max int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < min || len(args) > max {
 			if min == max {
 				return usage("%s takes %d argument(s), got %d (see --help)", cmd.CommandPath(), min, len(args))
+			}
+			if max == maxArgs {
+				return usage("%s takes at least %d argument(s), got %d (see --help)", cmd.CommandPath(), min, len(args))
 			}
 			return usage("%s takes %d to %d arguments, got %d (see --help)", cmd.CommandPath(), min, max, len(args))
 		}

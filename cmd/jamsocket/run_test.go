@@ -360,7 +360,7 @@ func TestBackendCommands(t *testing.T) {
 	require.Len(t, metrics, 1)
 	assert.Equal(t, float64(1<<20), metrics[0].MemUsed)
 	assert.InDelta(t, 5.0, metrics[0].CPUPercent, 1e-9)
-	assert.Equal(t, "mem 1.0 MiB / 4.0 MiB  cpu 5.0%\n", cli(t, f.env(), "backend", "metrics", "doomed").stdout)
+	assert.Equal(t, "cpu util\tmem used\tmem avail\n5.0%    \t1.0 MiB \t4.0 MiB\n", cli(t, f.env(), "backend", "metrics", "doomed").stdout)
 
 	r := cli(t, f.env(), "backend", "logs", "nope")
 	assert.Equal(t, exitError, r.code)
@@ -374,7 +374,7 @@ func TestServiceCommands(t *testing.T) {
 	assert.Equal(t, "svc", info.Name, "the configured service")
 	info = decode[jamsocket.ServiceInfo](t, cli(t, f.env(), "service", "info", "other", "--json"))
 	assert.Equal(t, "other", info.Name)
-	assert.Contains(t, cli(t, f.env(), "service", "info").stdout, "never")
+	assert.Contains(t, cli(t, f.env(), "service", "info").stdout, "  last spawn: -\n", "the official layout")
 
 	images := decode[[]jamsocket.Image](t, cli(t, f.env(), "service", "images", "other", "--json"))
 	require.Len(t, images, 1)

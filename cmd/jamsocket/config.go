@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/jamsocket-go/jamsocket"
+)
+
+// How a command finds its configuration: a flag, else the environment
+// (the same variables as jamsocket.FromEnv), else, for the token and the
+// account only, the credential file `jamsocket login` writes. The SDK itself
+// reads no file: the file is this command's business.
+
+// envServerAPI is the official CLI's variable for the API base URL; we read
+// it after JAMSOCKET_API_URL, so that a script written for either CLI
+// reaches the same server.
+const envServerAPI = "JAMSOCKET_SERVER_API"
+
+// need says what configuration a command cannot do without.
+type need struct{ account, service, token bool }
+
+// client returns a Client configured from the flags, the environment and
+// the credential file. service, if not empty, replaces the configured
+// service.
+func (a *app) client(n need, service string) (*jamsocket.Client, error) {
+	return a.clientFor(n, service, "")
+}
+
+// clientFor is client for a service environment; environment "" keeps the
+// configured one.
+func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client, error) {
+	if a.getenv(jamsocket.EnvPlaneURL) != "" && !a.flags.Changed("api-url") && !a.flags.Changed("dev") {
+		return a.planeClient()
+	}
+	dev, err := a.devMode()
+	if err != nil {
+		return nil, err
+	}
+	cfg := jamsocket.Config{
+		APIURL:      a.apiURLSetting(),
+		Environment: a.pick("environment", a.environment, jamsocket.EnvEnvironment),
+	}
+	if environment != "" {
+		cfg.Environment = environment
+	}
+	if dev {
+		cfg.Dev = true
+		if cfg.DevPort, err = a.devPortSetting(); err != nil {
+			return nil, err
+		}
+		a.verbosef("talking to the local dev server on port %d (--dev or $%s)", max(cfg.DevPort, 8080), jamsocket.EnvDev)
+		return jamsocket.New(cfg)
+	}
+	cfg.Service = a.pick("service", a.service, jamsocket.EnvService)
+	if service != "" {
+		cfg.Service = service
+	}
+	creds, err := a.credentials()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Token, cfg.Account = creds.token, creds.account
+	var missing []string
+	if n.account && cfg.Account == "" {
+		missing = append(missing, "an account ($"+jamsocket.EnvAccount+", --account or jamsocket login)")
+	}
+	if n.service && cfg.Service == "" {
+		missing = append(missing, "a service ($"+jamsocket.EnvService+" or --service)")
+	}
+	if n.token && cfg.Token == "" {
+		missing = append(missing, "a token ($"+jamsocket.EnvToken+", --token-file or jamsocket login)")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("jamsocket: this command needs %s (or --dev for a local dev server)", strings.Join(missing, ", "))
+	}
+	// What this command does not use may be absent; the Client wants
+	// something there.
+	for _, f := range []*string{&cfg.Account, &cfg.Service, &cfg.Token} {
+		if *f == "" {
+			*f = "-"
+		}
+	}
+	return jamsocket.New(cfg)
+}
+
+// planeClient returns a Client for the Plane controller the environment
+// names.
+func (a *app) planeClient() (*jamsocket.Client, error) {
+	cfg := jamsocket.PlaneConfig{
+		ControllerURL: a.getenv(jamsocket.EnvPlaneURL),
+		Token:         a.getenv(jamsocket.EnvPlaneToken),
+		Executable:    jamsocket.PlaneExecutable{Image: a.getenv(jamsocket.EnvPlaneImage)},
+		Cluster:       a.getenv(jamsocket.EnvPlaneCluster),
+		Pool:          a.getenv(jamsocket.EnvPlanePool),
+		Namespace:     a.getenv(jamsocket.EnvPlaneNamespace),
+	}
+	a.token = cfg.Token
+	a.verbosef("talking to the Plane controller of $%s", jamsocket.EnvPlaneURL)
+	return jamsocket.NewPlane(cfg)
+}
+
+// devMode says whether --dev or $JAMSOCKET_DEV selects the dev server.
+func (a *app) devMode() (bool, error) {
+	if a.flags.Changed("dev") {
+		return a.dev, nil
+	}
+	v := a.getenv(jamsocket.EnvDev)
+	if v == "" {
+		return false, nil
+	}
+	dev, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not true or false", jamsocket.EnvDev, v)
+	}
+	return dev, nil
+}
+
+// devPortSetting is --dev-port, else $JAMSOCKET_DEV_PORT, else 0 (the
+// SDK's default).
+func (a *app) devPortSetting() (int, error) {
+	if a.flags.Changed("dev-port") {
+		return a.devPort, nil
+	}
+	p := a.getenv(jamsocket.EnvDevPort)
+	if p == "" {
+		return 0, nil
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a port number", jamsocket.EnvDevPort, p)
+	}
+	return port, nil
+}
+
+// apiURLSetting is --api-url, else $JAMSOCKET_API_URL, else the official
+// CLI's $JAMSOCKET_SERVER_API, else "" (the SDK's default).
+func (a *app) apiURLSetting() string {
+	if u := a.pick("api-url", a.apiURL, jamsocket.EnvAPIURL); u != "" || a.flags.Changed("api-url") {
+		return u
+	}
+	return a.getenv(envServerAPI)
+}
+
+// pick is the flag's value if it was given, else the environment's.
+func (a *app) pick(flag, value, env string) string {
+	if a.flags.Changed(flag) {
+		return value
+	}
+	return a.getenv(env)
+}
+
+// credentials are a token and an account, and where each came from.
+type credentials struct {
+	token, account         string
+	tokenFrom, accountFrom string
+}
+
+// credentials finds the token and the account. The token comes from
+// --token-file, else $JAMSOCKET_TOKEN, else the credential file; the
+// account from --account, else $JAMSOCKET_ACCOUNT, else the credential file,
+// but only when the file's token is the one in use (a file's account
+// belongs to its token). With --verbose it says which were used.
+func (a *app) credentials() (credentials, error) {
+	var c credentials
+	switch {
+	case a.tokenFile != "":
+		token, err := readTokenFile(a.tokenFile)
+		if err != nil {
+			return c, err
+		}
+		c.token, c.tokenFrom = token, "--token-file "+a.tokenFile
+	case a.getenv(jamsocket.EnvToken) != "":
+		c.token, c.tokenFrom = a.getenv(jamsocket.EnvToken), "$"+jamsocket.EnvToken
+	}
+	switch {
+	case a.flags.Changed("account"):
+		c.account, c.accountFrom = a.account, "--account"
+	case a.getenv(jamsocket.EnvAccount) != "":
+		c.account, c.accountFrom = a.getenv(jamsocket.EnvAccount), "$"+jamsocket.EnvAccount
+	}
+	if c.token == "" {
+		if path := credentialPath(a.getenv); path != "" {
+			saved, err := readCredentialFile(path)
+			if err != nil {
+				return c, err
+			}
+			if saved != nil {
+				c.token, c.tokenFrom = saved.token, path
+				if c.account == "" {
+					c.account, c.accountFrom = saved.account, path
+				}
+			}
+		}
+	}
+	a.token = c.token
+	a.verbosef("token from %s; account from %s", orNone(c.tokenFrom), orNone(c.accountFrom))
+	return c, nil
+}
+
+// readTokenFile reads a token from a file; an error names the file, never
+// its content.
+func readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("jamsocket: reading the token file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("jamsocket: the token file %s is empty", path)
+	}
+	return token, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nowhere (not set)"
+	}
+	return s
+}
