@@ -5,14 +5,18 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/jamsocket-go/jamsocket/types"
 )
 
 // maxBodyBytes bounds request bodies on the API.
 const maxBodyBytes = 1 << 20
 
-// apiHandler routes both API surfaces. OPTIONS on any path is a CORS
-// preflight answered with 204, as the dev server does.
+// apiHandler routes both API surfaces, behind the browser guard (which also
+// answers every OPTIONS preflight). A known path with the wrong method gets
+// 405 with Allow.
 func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	ctrl := s.requireToken
@@ -33,6 +37,10 @@ func (s *Server) apiHandler() http.Handler {
 		mux.HandleFunc(route, ctrl(s.seen(s.notOnLocalPlane), jamsocketUnauthorized))
 	}
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+		if methodNotAllowed(w, r, mux) {
+			jamsocketError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 
@@ -44,27 +52,24 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("GET /pub/b/{id}/status", s.planeStatus)
 	mux.HandleFunc("GET /pub/b/{id}/status-stream", s.planeStatusStream)
 	mux.HandleFunc("GET /pub/health", s.planeHealth)
-	mux.HandleFunc("/ctrl/", ctrl(planeNotFound, planeUnauthorized))
-	mux.HandleFunc("/pub/", planeNotFound)
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		if methodNotAllowed(w, r, mux) {
+			planeError(w, http.StatusMethodNotAllowed, types.PlaneKindOther, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		planeNotFound(w, r)
+	}
+	mux.HandleFunc("/ctrl/", ctrl(notFound, planeUnauthorized))
+	mux.HandleFunc("/pub/", notFound)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if methodNotAllowed(w, r, mux) {
+			jamsocketError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
 		w.WriteHeader(http.StatusNotFound)
 	})
 
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			h := w.Header()
-			h.Set("Access-Control-Allow-Origin", "*")
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "*, Authorization, Content-Type")
-			h.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if strings.HasPrefix(r.URL.Path, "/pub/") {
-			w.Header().Set("Access-Control-Allow-Origin", "*") // Plane's CORS layer on /pub
-		}
-		mux.ServeHTTP(w, r)
-	})
+	return s.browserGuard(mux)
 }
 
 // requireToken guards a control endpoint with Config.Token, if set.
@@ -83,6 +88,33 @@ func (s *Server) requireToken(h http.HandlerFunc, deny http.HandlerFunc) http.Ha
 		}
 		h(w, r)
 	}
+}
+
+// catchAll are the patterns that answer paths no route knows.
+var catchAll = []string{"/v2/", "/ctrl/", "/pub/", "/"}
+
+// methodNotAllowed reports whether a route knows r's path with another
+// method, and if so sets Allow to the methods it knows.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) bool {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); !slices.Contains(catchAll, pattern) {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return false
+	}
+	if slices.Contains(allow, http.MethodGet) {
+		allow = append(allow, http.MethodHead)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return true
 }
 
 func jamsocketUnauthorized(w http.ResponseWriter, r *http.Request) {

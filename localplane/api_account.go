@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -36,23 +37,42 @@ func (s *Server) notOnLocalPlane(w http.ResponseWriter, r *http.Request) {
 		"services and images are managed by Jamsocket; the local plane runs the command it was started with")
 }
 
-// seen records the account a Jamsocket request names, for GET /auth.
+// Bounds on what requests can make the plane keep.
+const (
+	// maxNameLength bounds account, service and environment names, in
+	// bytes (Jamsocket's own names are far shorter).
+	maxNameLength = 128
+	// maxSeenAccounts bounds the accounts GET /auth remembers.
+	maxSeenAccounts = 64
+)
+
+// seen checks the names a Jamsocket request's path gives (400 when one is
+// too long) and records its account for GET /auth, up to maxSeenAccounts.
 func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		for _, part := range []string{"account", "service", "environment"} {
+			if len(r.PathValue(part)) > maxNameLength {
+				jamsocketError(w, http.StatusBadRequest, codeBadRequest,
+					fmt.Sprintf("the %s name is longer than %d bytes", part, maxNameLength))
+				return
+			}
+		}
 		if account := r.PathValue("account"); account != "" {
 			s.mu.Lock()
 			if s.accounts == nil {
 				s.accounts = map[string]struct{}{}
 			}
-			s.accounts[account] = struct{}{}
+			if len(s.accounts) < maxSeenAccounts {
+				s.accounts[account] = struct{}{}
+			}
 			s.mu.Unlock()
 		}
 		h(w, r)
 	}
 }
 
-// jamsocketAuth answers GET /auth: the configured accounts, or the accounts
-// named so far, sorted. A wrong token never gets here (401).
+// jamsocketAuth answers GET /auth: the configured accounts, or the first
+// maxSeenAccounts accounts named so far, sorted. A wrong token never gets here (401).
 func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 	accounts := slices.Clone(s.cfg.Accounts)
 	if len(accounts) == 0 {

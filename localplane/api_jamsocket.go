@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,13 +42,19 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 		user: req.User, auth: req.Auth,
 	}
 	if sp := req.Spawn; sp != nil && !req.NoSpawn {
-		spec.lifetime = seconds(sp.LifetimeLimitSeconds)
-		spec.maxIdle = seconds(sp.MaxIdleSeconds)
+		var err error
+		if spec.lifetime, err = seconds("spawn.lifetime_limit_seconds", sp.LifetimeLimitSeconds); err == nil {
+			spec.maxIdle, err = seconds("spawn.max_idle_seconds", sp.MaxIdleSeconds)
+		}
+		if err != nil {
+			jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
 		if ex := sp.Executable; ex != nil {
 			spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
 		}
 	} else {
-		spec.maxIdle = seconds(s.cfg.DefaultMaxIdleSeconds)
+		spec.maxIdle = time.Duration(s.cfg.DefaultMaxIdleSeconds) * time.Second // range-checked by New
 	}
 	if err := validateSpec(&spec); err != nil {
 		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
@@ -63,6 +71,9 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, ErrClosed):
 		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, "the local plane is shutting down")
+		return
+	case errors.Is(err, errTooMany):
+		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
 		return
 	case err != nil:
 		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
@@ -93,7 +104,6 @@ func publicState(st state) types.BackendState {
 func (s *Server) jamsocketBackend(w http.ResponseWriter, r *http.Request) *backend {
 	b := s.lookup(r.PathValue("id"))
 	if b == nil {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "backend not found")
 	}
 	return b
@@ -105,7 +115,6 @@ func (s *Server) jamsocketStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, _ := b.current()
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, publicState(st))
 }
@@ -291,4 +300,15 @@ func decodeJamsocketBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+// maxSeconds is the largest seconds field either surface accepts: Plane's
+// i32. So a value converts to a Duration without overflow.
+const maxSeconds = math.MaxInt32
+
+// seconds converts the seconds field name of a request, or says why it is
+// out of range.
+func seconds(name string, n int) (time.Duration, error) {
+	if n < 0 || n > maxSeconds {
+		return 0, fmt.Errorf("%s must be between 0 and %d, not %d", name, maxSeconds, n)
+	}
+	return time.Duration(n) * time.Second, nil
+}

@@ -223,7 +223,7 @@ func TestTerminateUnreadableBody(t *testing.T) {
 	conn, err := net.Dial("tcp", strings.TrimPrefix(p.APIURL(), "http://"))
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /v2/backend/"+res.BackendID+"/terminate HTTP/1.1\r\nHost: x\r\n"+
+	_, err = io.WriteString(conn, "POST /v2/backend/"+res.BackendID+"/terminate HTTP/1.1\r\nHost: localhost\r\n"+
 		"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)

@@ -40,8 +40,8 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		spec.id = sc.ID
-		spec.lifetime = seconds(sc.LifetimeLimitSeconds)
-		spec.maxIdle = seconds(sc.MaxIdleSeconds)
+		spec.lifetime, _ = seconds("", sc.LifetimeLimitSeconds) // range-checked by decodePlaneConnect
+		spec.maxIdle, _ = seconds("", sc.MaxIdleSeconds)
 		spec.staticToken = sc.UseStaticToken
 		ex := sc.Executable // image, pull policy, credentials and network are accepted and ignored
 		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
@@ -60,6 +60,9 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, errIDTaken):
 		planeError(w, http.StatusConflict, types.PlaneKindOther, "A backend with this id already exists")
+		return
+	case errors.Is(err, errTooMany):
+		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, err.Error())
 		return
 	case errors.Is(err, ErrClosed):
 		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, "the local plane is shutting down")
@@ -135,6 +138,16 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return fail(err.Error())
+	}
+	if sc := req.SpawnConfig; sc != nil {
+		for name, n := range map[string]int{
+			"spawn_config.lifetime_limit_seconds": sc.LifetimeLimitSeconds,
+			"spawn_config.max_idle_seconds":       sc.MaxIdleSeconds,
+		} {
+			if _, err := seconds(name, n); err != nil {
+				return fail(err.Error()) // as serde refuses a number outside i32
+			}
+		}
 	}
 	return req, true
 }

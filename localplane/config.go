@@ -2,6 +2,7 @@ package localplane
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,18 @@ type Config struct {
 	// (connect, terminate, info, list, logs and every /ctrl/ route). The
 	// public status endpoints stay public.
 	Token string
+
+	// AllowOrigins are the origins (scheme://host[:port], or "*") whose
+	// pages may change state and read every answer, as a browser app served
+	// from elsewhere needs. Pages from loopback origins may change state
+	// anyway; every other origin is refused unless Token is set. The public
+	// status routes answer every origin.
+	AllowOrigins []string
+	// AllowHosts are more names the API answers to in the Host header, for
+	// an API reached by a name that is not loopback (e.g. over a LAN).
+	// Loopback names, IP addresses and the host of APIAddr are always
+	// answered; any other name is refused against DNS rebinding.
+	AllowHosts []string
 
 	// Command is the argv of the backend program, run once per backend with
 	// the environment a Plane drone gives a container (PORT and friends),
@@ -70,8 +83,8 @@ type Config struct {
 	// caller repeats the request. Default 50.
 	TerminateBatchSize int
 	// Accounts, if set, are the accounts GET /auth reports. By default it
-	// reports the accounts that requests on the Jamsocket surface have named
-	// so far (the local plane accepts any account).
+	// reports the first 64 accounts that requests on the Jamsocket surface
+	// have named (the local plane accepts any account).
 	Accounts []string
 
 	// Logger receives the plane's own log records. Default: discard.
@@ -121,6 +134,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.TerminateBatchSize = max(cfg.TerminateBatchSize, 0)
 	setDefault(&cfg.MetricsInterval, DefaultMetricsInterval)
 	setDefault(&cfg.TerminateBatchSize, DefaultTerminateBatch)
+	if cfg.DefaultMaxIdleSeconds < 0 || cfg.DefaultMaxIdleSeconds > maxSeconds {
+		return cfg, fmt.Errorf("localplane: DefaultMaxIdleSeconds must be between 0 and %d", maxSeconds)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -17,6 +17,23 @@ var (
 	errKeyUnheld = errors.New("no backend holds the key and spawning is not allowed")
 	errKeyHeld   = errors.New("the key is held by a backend with another tag")
 	errIDTaken   = errors.New("a backend with this id already exists")
+	errTooMany   = fmt.Errorf("the local plane runs %d backends already", maxLiveBackends)
+)
+
+// Bounds on what connects can make the plane keep.
+const (
+	// maxLiveBackends bounds the backends that have not terminated.
+	maxLiveBackends = 1000
+	// maxRetainedTerminated bounds the terminated backends kept readable
+	// for Config.RetainTerminated; beyond it the oldest is forgotten early.
+	maxRetainedTerminated = 1000
+	// maxTokensPerBackend bounds the connection tokens of one backend; a
+	// new one beyond it replaces the oldest.
+	maxTokensPerBackend = 1024
+	// maxUserLength and maxUserDataLength bound the identity a token
+	// carries to the backend in its x-verified-* headers, in bytes.
+	maxUserLength     = 1 << 10
+	maxUserDataLength = 16 << 10
 )
 
 // connectResult is what a connect returns on either surface.
@@ -62,6 +79,9 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 		}
 		userData = string(b)
 	}
+	if len(spec.user) > maxUserLength || len(userData) > maxUserDataLength {
+		return connectResult{}, fmt.Errorf("user is longer than %d bytes or auth longer than %d bytes as JSON", maxUserLength, maxUserDataLength)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -82,6 +102,9 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	if noSpawn {
 		return connectResult{}, errKeyUnheld
 	}
+	if s.live >= maxLiveBackends {
+		return connectResult{}, errTooMany
+	}
 	id := spec.id
 	if id == "" {
 		for id == "" || s.byID[id] != nil {
@@ -98,6 +121,7 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 		b.staticToken = "s." + randomToken()
 	}
 	s.byID[id] = b
+	s.live++
 	if keyID != "" {
 		s.byKey[keyID] = b
 	}
@@ -125,10 +149,22 @@ func (s *Server) grantLocked(b *backend, user, userData string) (token, secret s
 		return b.staticToken, ""
 	}
 	token, secret = randomToken(), randomToken()
-	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: time.Now().Add(s.cfg.TokenTTL)}
+	now := time.Now()
+	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: now.Add(s.cfg.TokenTTL)}
 	b.mu.Lock()
-	b.tokens = append(b.tokens, token)
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	// Drop expired tokens, and the oldest beyond the bound: tokens are
+	// minted in order, so the expired ones come first.
+	drop := 0
+	for ; drop < len(b.tokens); drop++ {
+		g := s.byToken[b.tokens[drop]]
+		full := len(b.tokens)-drop >= maxTokensPerBackend
+		if g != nil && !full && now.Before(g.expires) {
+			break
+		}
+		delete(s.byToken, b.tokens[drop])
+	}
+	b.tokens = append(b.tokens[drop:], token)
 	return token, secret
 }
 

@@ -45,8 +45,8 @@
 // environments) spawned before the body's before, oldest first, at most
 // Config.TerminateBatchSize per call (is_complete is false while more
 // remain); dry_run only counts. GET /auth answers {"status":"ok",
-// "accounts":[…],"is_admin":false} with Config.Accounts, or else every
-// account the Jamsocket surface has been asked about so far.
+// "accounts":[…],"is_admin":false} with Config.Accounts, or else the first
+// 64 accounts the Jamsocket surface has been asked about.
 //
 // Services and images belong to Jamsocket: their endpoints (create, delete,
 // info and list of services, images, image-name, update of an environment)

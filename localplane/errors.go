@@ -27,6 +27,7 @@ const (
 	codeBackendNotRunning = "BackendNotRunning"
 	codePayloadTooLarge   = "PayloadTooLarge"
 	codeUnavailable       = "ServiceUnavailable"
+	codeMethodNotAllowed  = "MethodNotAllowed"
 )
 
 // writeJSON answers with status and v encoded as JSON.

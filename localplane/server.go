@@ -36,6 +36,8 @@ type Server struct {
 	byKey    map[string]*backend
 	byToken  map[string]*grant
 	accounts map[string]struct{} // accounts named on the Jamsocket surface
+	live     int                 // backends not terminated yet
+	ended    []*backend          // terminated backends not forgotten yet, oldest first
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server
@@ -277,7 +279,15 @@ func (s *Server) finished(b *backend) {
 	if b.keyID != "" && s.byKey[b.keyID] == b {
 		delete(s.byKey, b.keyID)
 	}
+	s.live--
 	closed := s.closed
+	var early *backend // the oldest terminated one, beyond the bound
+	if !closed {
+		s.ended = append(s.ended, b)
+		if len(s.ended) > maxRetainedTerminated {
+			early = s.ended[0]
+		}
+	}
 	s.mu.Unlock()
 	b.closeProxy()
 	if !closed {
@@ -286,6 +296,14 @@ func (s *Server) finished(b *backend) {
 		b.mu.Unlock()
 	}
 	close(b.done) // after forgetTimer is set, so that Close can stop it
+	if early != nil {
+		early.mu.Lock()
+		stopped := early.forgetTimer != nil && early.forgetTimer.Stop()
+		early.mu.Unlock()
+		if stopped {
+			s.forget(early)
+		}
+	}
 }
 
 // forget drops a terminated backend and its tokens.
@@ -293,6 +311,9 @@ func (s *Server) forget(b *backend) {
 	s.mu.Lock()
 	if s.byID[b.id] == b {
 		delete(s.byID, b.id)
+	}
+	if i := slices.Index(s.ended, b); i >= 0 {
+		s.ended = slices.Delete(s.ended, i, i+1)
 	}
 	b.mu.Lock()
 	for _, t := range b.tokens {

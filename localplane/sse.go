@@ -74,7 +74,6 @@ func startSSE(w http.ResponseWriter) (rc *http.ResponseController, ok bool) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc = http.NewResponseController(w)

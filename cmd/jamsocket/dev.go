@@ -32,6 +32,8 @@ type devOptions struct {
 	idle                  int
 	plain, verbose        bool
 	envPass               []string
+	allowOrigins          []string
+	allowHosts            []string
 }
 
 // devCommand is `jamsocket dev`: the local plane as a dev server, running a
@@ -88,6 +90,8 @@ server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
 	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
 	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
 	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
+	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "let pages from this origin (e.g. http://myapp.test:3000, or *) spawn and terminate backends (repeatable)")
+	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
 	return cmd
@@ -223,6 +227,8 @@ func (a *app) runDev(o devOptions, argv []string) error {
 		Token:                 o.token,
 		Command:               argv,
 		PassEnv:               o.envPass,
+		AllowOrigins:          o.allowOrigins,
+		AllowHosts:            o.allowHosts,
 		Dir:                   o.dir,
 		StartupTimeout:        o.startupTimeout,
 		GracePeriod:           o.grace,

@@ -1,0 +1,92 @@
+package localplane_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// Seconds fields are range-checked at decode (Plane's i32): a value that
+// would overflow a Duration (18446744074 s wraps to 0.29 s) is refused,
+// naming the field, instead of sweeping the backend at once.
+func TestSecondsFieldsAreRangeChecked(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	for _, field := range []string{"max_idle_seconds", "lifetime_limit_seconds"} {
+		for _, n := range []string{"18446744074", "2147483648", "-1"} {
+			code, body, _ := p.do("POST", "/v2/service/a/s/connect", `{"spawn":{"`+field+`":`+n+`}}`)
+			assert.Equal(t, http.StatusBadRequest, code, "%s=%s: %s", field, n, body)
+			assert.Contains(t, string(body), "spawn."+field)
+			assert.Equal(t, "BadRequest", errorCode(t, body))
+
+			code, body, _ = p.do("POST", "/ctrl/connect", `{"spawn_config":{"executable":{"image":"x"},"`+field+`":`+n+`}}`)
+			assert.Equal(t, http.StatusUnprocessableEntity, code, "%s=%s: %s", field, n, body)
+			assert.Contains(t, string(body), "spawn_config."+field)
+		}
+	}
+	assert.Empty(t, p.Backends(), "nothing spawned")
+
+	res := p.connect(map[string]any{"spawn": map[string]any{"max_idle_seconds": 2147483647, "lifetime_limit_seconds": 2147483647}})
+	p.statusStream(res.BackendID).until(types.StatusReady)
+
+	_, err := localplane.New(localplane.Config{Handler: handlerBackends, DefaultMaxIdleSeconds: 1 << 40})
+	assert.Error(t, err)
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// No sequence of requests grows the plane's memory without bound: names are
+// capped in length and remembered accounts in number, and a backend keeps
+// a bounded number of tokens.
+func TestStateIsBounded(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+
+	huge := strings.Repeat("a", 200<<10)
+	for range 20 {
+		code, _, _ := p.do("GET", "/v2/account/"+huge+"/backends", nil)
+		assert.Equal(t, http.StatusBadRequest, code)
+	}
+	before := heapInUse()
+	for i := range 2000 {
+		code, _, _ := p.do("GET", fmt.Sprintf("/v2/account/acct-%0120d/backends", i), nil)
+		require.Equal(t, http.StatusOK, code)
+	}
+	growth := int64(heapInUse()) - int64(before)
+	t.Logf("heap growth after 2000 distinct accounts: %d bytes", growth)
+	assert.Less(t, growth, int64(1<<20), "2000 distinct 125-byte accounts keep less than 1 MiB")
+	_, body, _ := p.do("GET", "/auth", nil)
+	var auth types.AuthInfo
+	require.NoError(t, json.Unmarshal(body, &auth))
+	assert.Len(t, auth.Accounts, 64)
+
+	// Identity is bounded in size; tokens in number.
+	code, _, _ := p.do("POST", "/v2/service/a/s/connect", map[string]any{"key": "k", "user": strings.Repeat("u", 2<<10)})
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _, _ = p.do("POST", "/v2/service/a/s/connect", map[string]any{"key": "k", "auth": map[string]any{"x": strings.Repeat("u", 20<<10)}})
+	assert.Equal(t, http.StatusBadRequest, code)
+	first := p.connect(map[string]any{"key": "k", "auth": map[string]any{"x": strings.Repeat("u", 4<<10)}})
+	p.statusStream(first.BackendID).until(types.StatusReady)
+	before = heapInUse()
+	for range 3000 {
+		p.connect(map[string]any{"key": "k", "auth": map[string]any{"x": strings.Repeat("u", 4<<10)}})
+	}
+	growth = int64(heapInUse()) - int64(before)
+	t.Logf("heap growth after 3000 more tokens of 4 KiB auth: %d bytes", growth)
+	assert.Less(t, growth, int64(7<<20), "at most 1024 tokens of 4 KiB are kept, not 3000 (12 MiB)")
+	code, _, _ = get(t, first.URL)
+	assert.Equal(t, http.StatusGone, code, "the oldest token was dropped")
+}
