@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/jamsocket-go/jamsocket"
@@ -161,35 +159,4 @@ func BenchmarkSpawnParallel(b *testing.B) {
 			}
 		})
 	})
-}
-
-// BenchmarkStatusStream measures events per second through StatusStream:
-// each op is one event decoded and yielded.
-func BenchmarkStatusStream(b *testing.B) {
-	const eventsPerStream = 1000
-	var body strings.Builder
-	for i := range eventsPerStream - 1 {
-		fmt.Fprintf(&body, "data: {\"status\":\"x-custom-%d\",\"time\":1730752941123}\nid: %d\n\n", i, i)
-	}
-	body.WriteString("data: {\"status\":\"terminated\",\"time\":1730752941123}\n\n")
-	payload := body.String()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, payload)
-	}))
-	b.Cleanup(srv.Close)
-	c := benchClient(b, srv)
-	ctx := context.Background()
-	b.ReportAllocs()
-	events := 0
-	for b.Loop() {
-		for _, err := range c.StatusStream(ctx, "bench") {
-			if err != nil {
-				b.Fatal(err)
-			}
-			events++
-		}
-	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(0, "ns/op")
 }

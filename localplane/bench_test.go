@@ -173,11 +173,23 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	})
 }
 
-// benchGets runs GET url from parallel goroutines and reports req/s.
+// benchGets runs GET url from parallel goroutines and reports req/s and
+// the 50th and 99th percentile of the requests' latency.
 func benchGets(b *testing.B, hc *http.Client, url string) float64 {
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+	)
 	b.SetParallelism(4) // 4 per CPU: enough requests in flight to keep both sides busy
 	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		defer func() {
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
 		for pb.Next() {
+			start := time.Now()
 			resp, err := hc.Get(url)
 			if err != nil {
 				b.Error(err)
@@ -185,6 +197,7 @@ func benchGets(b *testing.B, hc *http.Client, url string) float64 {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			mine = append(mine, time.Since(start))
 			if resp.StatusCode != http.StatusOK {
 				b.Errorf("GET: %s", resp.Status)
 				return
@@ -193,6 +206,11 @@ func benchGets(b *testing.B, hc *http.Client, url string) float64 {
 	})
 	rps := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rps, "req/s")
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		b.ReportMetric(float64(latencies[len(latencies)/2])/float64(time.Microsecond), "p50-us")
+		b.ReportMetric(float64(latencies[len(latencies)*99/100])/float64(time.Microsecond), "p99-us")
+	}
 	return rps
 }
 
