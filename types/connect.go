@@ -29,14 +29,15 @@ type ConnectRequest struct {
 	Auth map[string]any
 }
 
+// connectRequestWire is ConnectRequest as it travels. Spawn holds false, a
+// *SpawnConfig or nothing, so that the encoder writes it in the same pass
+// as the rest of the body.
 type connectRequestWire struct {
-	Key   string          `json:"key,omitempty"`
-	Spawn json.RawMessage `json:"spawn,omitempty"`
-	User  string          `json:"user,omitempty"`
-	Auth  map[string]any  `json:"auth,omitempty"`
+	Key   string         `json:"key,omitempty"`
+	Spawn any            `json:"spawn,omitempty"`
+	User  string         `json:"user,omitempty"`
+	Auth  map[string]any `json:"auth,omitempty"`
 }
-
-var jsonFalse = json.RawMessage("false")
 
 // MarshalJSON writes spawn as false (NoSpawn), an object (Spawn) or nothing,
 // and auth as an object or nothing, never null.
@@ -44,13 +45,9 @@ func (r ConnectRequest) MarshalJSON() ([]byte, error) {
 	w := connectRequestWire{Key: r.Key, User: r.User, Auth: r.Auth}
 	switch {
 	case r.NoSpawn:
-		w.Spawn = jsonFalse
+		w.Spawn = false
 	case r.Spawn != nil:
-		b, err := json.Marshal(r.Spawn)
-		if err != nil {
-			return nil, err
-		}
-		w.Spawn = b
+		w.Spawn = r.Spawn
 	}
 	// omitempty drops a nil auth and an empty one alike (an empty object
 	// means the same to the server as none), so auth is never null.
@@ -59,19 +56,36 @@ func (r ConnectRequest) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads spawn as false, true, null or an object.
 func (r *ConnectRequest) UnmarshalJSON(b []byte) error {
-	var w connectRequestWire
+	var w struct {
+		Key   string         `json:"key"`
+		Spawn spawnField     `json:"spawn"`
+		User  string         `json:"user"`
+		Auth  map[string]any `json:"auth"`
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = ConnectRequest{Key: w.Key, User: w.User, Auth: w.Auth}
-	spawn := bytes.TrimSpace(w.Spawn)
+	*r = ConnectRequest{Key: w.Key, User: w.User, Auth: w.Auth, NoSpawn: w.Spawn.no, Spawn: w.Spawn.config}
+	return nil
+}
+
+// spawnField decodes the request's spawn: false forbids spawning, an object
+// configures it, true and null mean the server's defaults.
+type spawnField struct {
+	no     bool
+	config *SpawnConfig
+}
+
+func (f *spawnField) UnmarshalJSON(b []byte) error {
+	spawn := bytes.TrimSpace(b)
 	switch {
 	case len(spawn) == 0, string(spawn) == "null", string(spawn) == "true":
+		*f = spawnField{}
 	case string(spawn) == "false":
-		r.NoSpawn = true
+		*f = spawnField{no: true}
 	case spawn[0] == '{':
-		r.Spawn = new(SpawnConfig)
-		if err := json.Unmarshal(spawn, r.Spawn); err != nil {
+		*f = spawnField{config: new(SpawnConfig)}
+		if err := json.Unmarshal(spawn, f.config); err != nil {
 			return fmt.Errorf("spawn: %w", err)
 		}
 	default:
@@ -190,6 +204,8 @@ type ConnectResponse struct {
 	ReadyURL string `json:"ready_url"`
 }
 
+// connectResponseWire is ConnectResponse as the servers write it: an empty
+// secret token is null.
 type connectResponseWire struct {
 	BackendID   string        `json:"backend_id"`
 	Spawned     bool          `json:"spawned"`
@@ -198,39 +214,38 @@ type connectResponseWire struct {
 	URL         string        `json:"url"`
 	SecretToken *string       `json:"secret_token"`
 	StatusURL   string        `json:"status_url"`
-	ReadyURL    *string       `json:"ready_url"`
+	ReadyURL    string        `json:"ready_url"`
 }
 
 // UnmarshalJSON requires the fields every server sends (backend_id, token,
 // url, status, status_url) and accepts null for secret_token and ready_url.
-func (r *ConnectResponse) UnmarshalJSON(b []byte) error {
-	var w connectResponseWire
-	if err := json.Unmarshal(b, &w); err != nil {
+func (r *ConnectResponse) UnmarshalJSON(b []byte) error { return r.DecodeJSON(b) }
+
+// DecodeJSON decodes a whole JSON document into r as UnmarshalJSON does.
+// Use it on a whole response body: json.Unmarshal would scan the body, then
+// hand it to UnmarshalJSON, which scans it again.
+func (r *ConnectResponse) DecodeJSON(data []byte) error {
+	// Straight into r: a method-less copy of the type has the same fields
+	// and tags, and null leaves a string empty.
+	type plain ConnectResponse
+	*r = ConnectResponse{}
+	if err := json.Unmarshal(data, (*plain)(r)); err != nil {
 		return err
+	}
+	if r.BackendID != "" && r.Status != "" && r.Token != "" && r.URL != "" && r.StatusURL != "" {
+		return nil
 	}
 	var missing []string
 	for _, f := range [...]struct{ name, value string }{
-		{"backend_id", w.BackendID}, {"status", string(w.Status)}, {"token", w.Token},
-		{"url", w.URL}, {"status_url", w.StatusURL},
+		{"backend_id", r.BackendID}, {"status", string(r.Status)}, {"token", r.Token},
+		{"url", r.URL}, {"status_url", r.StatusURL},
 	} {
 		if f.value == "" {
 			missing = append(missing, f.name)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("connect response lacks %v", missing)
-	}
-	*r = ConnectResponse{
-		BackendID: w.BackendID, Spawned: w.Spawned, Status: w.Status,
-		Token: w.Token, URL: w.URL, StatusURL: w.StatusURL,
-	}
-	if w.SecretToken != nil {
-		r.SecretToken = *w.SecretToken
-	}
-	if w.ReadyURL != nil {
-		r.ReadyURL = *w.ReadyURL
-	}
-	return nil
+	*r = ConnectResponse{}
+	return fmt.Errorf("connect response lacks %v", missing)
 }
 
 // MarshalJSON writes the response as the servers do (an empty SecretToken
@@ -238,7 +253,7 @@ func (r *ConnectResponse) UnmarshalJSON(b []byte) error {
 func (r ConnectResponse) MarshalJSON() ([]byte, error) {
 	w := connectResponseWire{
 		BackendID: r.BackendID, Spawned: r.Spawned, Status: r.Status,
-		Token: r.Token, URL: r.URL, StatusURL: r.StatusURL, ReadyURL: &r.ReadyURL,
+		Token: r.Token, URL: r.URL, StatusURL: r.StatusURL, ReadyURL: r.ReadyURL,
 	}
 	if r.SecretToken != "" {
 		w.SecretToken = &r.SecretToken

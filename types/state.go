@@ -42,13 +42,20 @@ type backendStateWire struct {
 
 // UnmarshalJSON decodes a state from either server's form. A missing status
 // is an error; every other field is optional and null is accepted for each.
-func (s *BackendState) UnmarshalJSON(b []byte) error {
+func (s *BackendState) UnmarshalJSON(b []byte) error { return s.DecodeJSON(b) }
+
+// DecodeJSON decodes a whole JSON document into s as UnmarshalJSON does.
+// Use it on a whole response body: json.Unmarshal would scan the body, then
+// hand it to UnmarshalJSON, which scans it again.
+func (s *BackendState) DecodeJSON(data []byte) error {
+	// The wire form differs only in its time field, which accepts either
+	// form of time by itself.
 	var w backendStateWire
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
 	if w.Status == "" {
-		return fmt.Errorf("backend state has no status: %.200s", b)
+		return fmt.Errorf("backend state has no status: %.200s", data)
 	}
 	*s = BackendState{
 		Status:            w.Status,
@@ -84,9 +91,13 @@ func (t *WireTime) UnmarshalJSON(b []byte) error {
 		*t = WireTime{}
 		return nil
 	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		// The decoder hands over a valid JSON string; only one with
+		// escapes needs unquoting.
+		s := string(b[1 : len(b)-1])
+		if bytes.IndexByte(b, '\\') >= 0 {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 		parsed, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
