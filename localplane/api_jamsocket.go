@@ -148,44 +148,19 @@ func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
 }
 
-// v2State is a status entry in the authenticated form: terminated carries
-// exit_code (number or null) instead of exit_error, and last_status.
-type v2State struct {
-	Status            types.BackendStatus     `json:"status"`
-	Time              types.WireTime          `json:"time"`
-	TerminationReason types.TerminationReason `json:"termination_reason,omitempty"`
-	TerminationKind   types.TerminationKind   `json:"termination_kind,omitempty"`
-	ExitCode          any                     `json:"exit_code,omitempty"`
-	LastStatus        types.BackendStatus     `json:"last_status,omitempty"`
-}
-
-func authState(st state) v2State {
-	v := v2State{
-		Status: st.Status, Time: types.WireTime(st.Time),
+// authState is a status entry in the authenticated form: terminated
+// carries exit_code (number or null) instead of exit_error, and
+// last_status.
+func authState(st state) types.V2State {
+	v := types.V2State{
+		Status: st.Status, Time: st.Time,
 		TerminationReason: st.TerminationReason, TerminationKind: st.TerminationKind,
 	}
 	if st.Status == types.StatusTerminated {
-		v.ExitCode = json.RawMessage("null")
-		if st.exitCode != nil {
-			v.ExitCode = *st.exitCode
-		}
+		v.ExitCode = st.exitCode
 		v.LastStatus = st.lastStatus
 	}
 	return v
-}
-
-// backendInfo is the body of GET /v2/backend/{id}.
-type backendInfo struct {
-	ID              string         `json:"id"`
-	CreatedAt       types.WireTime `json:"created_at"`
-	ServiceName     string         `json:"service_name"`
-	ClusterName     string         `json:"cluster_name"`
-	AccountName     string         `json:"account_name"`
-	Statuses        []v2State      `json:"statuses"`
-	ImageDigest     string         `json:"image_digest"`
-	Key             *string        `json:"key"`
-	EnvironmentName *string        `json:"environment_name"`
-	MaxMemBytes     *int64         `json:"max_mem_bytes"`
 }
 
 func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
@@ -194,8 +169,8 @@ func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	states, _ := b.statesSince(0)
-	info := backendInfo{
-		ID: b.id, CreatedAt: types.WireTime(b.created),
+	info := types.BackendInfo{
+		ID: b.id, CreatedAt: b.created,
 		ServiceName: b.spec.service, ClusterName: localCluster, AccountName: b.spec.account,
 		ImageDigest: localImageDigest,
 	}
@@ -203,26 +178,13 @@ func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
 		info.Statuses = append(info.Statuses, authState(st))
 	}
 	if b.spec.keyGiven {
-		info.Key = &b.spec.key
+		info.Key = types.NullableString(b.spec.key)
 	}
-	if b.spec.env != "" {
-		info.EnvironmentName = &b.spec.env
-	}
+	info.EnvironmentName = types.NullableString(b.spec.env)
 	if l := b.spec.limits; l != nil && l.MemoryLimitBytes > 0 {
 		info.MaxMemBytes = &l.MemoryLimitBytes
 	}
 	writeJSON(w, http.StatusOK, info)
-}
-
-// runningBackend is an item of GET /v2/account/{account}/backends.
-type runningBackend struct {
-	ID          string         `json:"id"`
-	CreatedAt   types.WireTime `json:"created_at"`
-	ServiceName string         `json:"service_name"`
-	ClusterName string         `json:"cluster_name"`
-	AccountName string         `json:"account_name"`
-	Status      v2State        `json:"status"`
-	Key         string         `json:"key,omitempty"`
 }
 
 // jamsocketList lists the account's backends that have not terminated.
@@ -237,29 +199,24 @@ func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	list := []runningBackend{}
+	list := []types.BackendSummary{}
 	for _, b := range mine {
 		st, _ := b.current()
 		if st.Status.IsTerminal() {
 			continue
 		}
-		item := runningBackend{
-			ID: b.id, CreatedAt: types.WireTime(b.created), ServiceName: b.spec.service,
-			ClusterName: localCluster, AccountName: account, Status: authState(st),
+		status := authState(st)
+		item := types.BackendSummary{
+			ID: b.id, CreatedAt: b.created, ServiceName: b.spec.service,
+			ClusterName: localCluster, AccountName: account, Status: &status,
 		}
 		if b.spec.keyGiven {
 			item.Key = b.spec.key
 		}
 		list = append(list, item)
 	}
-	sortRunning(list)
+	slices.SortFunc(list, func(a, b types.BackendSummary) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	writeJSON(w, http.StatusOK, map[string]any{"running_backends": list})
-}
-
-func sortRunning(list []runningBackend) {
-	slices.SortFunc(list, func(a, b runningBackend) int {
-		return time.Time(a.CreatedAt).Compare(time.Time(b.CreatedAt))
-	})
 }
 
 // jamsocketLogs streams the backend's output lines: the kept ones, then live

@@ -40,13 +40,20 @@ func (s *V2State) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes the state with an ISO-8601 time.
+// MarshalJSON encodes the state as the servers write it: an ISO-8601 time,
+// and on a terminated state exit_code even when it is unknown (null).
 func (s V2State) MarshalJSON() ([]byte, error) {
 	type plain V2State
-	return json.Marshal(struct {
+	w := struct {
 		plain
 		Time WireTime `json:"time"`
-	}{plain: plain(s), Time: WireTime(s.Time)})
+		// ExitCode holds a *int, nil or not, when the field is written.
+		ExitCode any `json:"exit_code,omitempty"`
+	}{plain: plain(s), Time: WireTime(s.Time)}
+	if s.ExitCode != nil || s.Status == StatusTerminated {
+		w.ExitCode = s.ExitCode
+	}
+	return json.Marshal(w)
 }
 
 // BackendState returns the state in the public form of the status endpoint:
@@ -62,7 +69,9 @@ func (s V2State) BackendState() BackendState {
 
 // BackendInfo describes one backend: the answer of GET /v2/backend/{id}.
 type BackendInfo struct {
-	ID          string    `json:"id"`
+	ID string `json:"id"`
+	// CreatedAt is when the backend was created. It decodes from an ISO-8601
+	// string or epoch milliseconds and encodes as ISO-8601.
 	CreatedAt   time.Time `json:"created_at"`
 	ServiceName string    `json:"service_name"`
 	ClusterName string    `json:"cluster_name"`
@@ -71,13 +80,35 @@ type BackendInfo struct {
 	// time, oldest first.
 	Statuses    []V2State `json:"statuses"`
 	ImageDigest string    `json:"image_digest"`
-	// Key is the key the backend holds, if any (null on the wire is "").
-	Key string `json:"key,omitempty"`
+	// Key is the key the backend holds, if any (null on the wire when
+	// none).
+	Key NullableString `json:"key"`
 	// EnvironmentName is the service environment ("default" for the default
-	// one), if the server says.
-	EnvironmentName string `json:"environment_name,omitempty"`
-	// MaxMemBytes is the backend's memory limit, if it has one.
-	MaxMemBytes *int64 `json:"max_mem_bytes,omitempty"`
+	// one), if the server says (null when not).
+	EnvironmentName NullableString `json:"environment_name"`
+	// MaxMemBytes is the backend's memory limit, if it has one (null when
+	// not).
+	MaxMemBytes *int64 `json:"max_mem_bytes"`
+}
+
+// UnmarshalJSON decodes the info, accepting either form of time.
+func (b *BackendInfo) UnmarshalJSON(data []byte) error {
+	type plain BackendInfo
+	*b = BackendInfo{}
+	w := struct {
+		*plain
+		CreatedAt *WireTime `json:"created_at"`
+	}{plain: (*plain)(b), CreatedAt: (*WireTime)(&b.CreatedAt)}
+	return json.Unmarshal(data, &w)
+}
+
+// MarshalJSON encodes the info as the servers write it (ISO-8601 times).
+func (b BackendInfo) MarshalJSON() ([]byte, error) {
+	type plain BackendInfo
+	return json.Marshal(struct {
+		plain
+		CreatedAt WireTime `json:"created_at"`
+	}{plain: plain(b), CreatedAt: WireTime(b.CreatedAt)})
 }
 
 // LastState returns the latest entry of Statuses, or nil if there is none.
@@ -88,24 +119,59 @@ func (b *BackendInfo) LastState() *V2State {
 	return &b.Statuses[len(b.Statuses)-1]
 }
 
-// BackendSummary is one running backend in the account's list (the
-// BackendWithStatus of GET /v2/account/{account}/backends).
+// BackendSummary is one running backend in the account's list: an item of
+// running_backends in the answer of GET /v2/account/{account}/backends
+// (Jamsocket's BackendWithStatus).
 type BackendSummary struct {
-	ID          string    `json:"id"`
+	ID string `json:"id"`
+	// CreatedAt is when the backend was created. It decodes from an ISO-8601
+	// string or epoch milliseconds and encodes as ISO-8601.
 	CreatedAt   time.Time `json:"created_at"`
 	ServiceName string    `json:"service_name"`
 	ClusterName string    `json:"cluster_name"`
 	AccountName string    `json:"account_name"`
 	// Status is the backend's latest status, if the server sent it.
 	Status *V2State `json:"status,omitempty"`
-	// Key is the key the backend holds, if any.
+	// Key is the key the backend holds, if any (absent on the wire when
+	// none).
 	Key string `json:"key,omitempty"`
 }
 
-// RunningBackends is the body of GET /v2/account/{account}/backends.
-type RunningBackends struct {
-	RunningBackends []BackendSummary `json:"running_backends"`
+// UnmarshalJSON decodes the summary, accepting either form of time.
+func (b *BackendSummary) UnmarshalJSON(data []byte) error {
+	type plain BackendSummary
+	*b = BackendSummary{}
+	w := struct {
+		*plain
+		CreatedAt *WireTime `json:"created_at"`
+	}{plain: (*plain)(b), CreatedAt: (*WireTime)(&b.CreatedAt)}
+	return json.Unmarshal(data, &w)
 }
+
+// MarshalJSON encodes the summary as the servers write it (ISO-8601 times).
+func (b BackendSummary) MarshalJSON() ([]byte, error) {
+	type plain BackendSummary
+	return json.Marshal(struct {
+		plain
+		CreatedAt WireTime `json:"created_at"`
+	}{plain: plain(b), CreatedAt: WireTime(b.CreatedAt)})
+}
+
+// NullableString is a string that is null on the wire when empty, for the
+// fields a server sends as a string or null (a backend's key, its
+// environment). Null and absent decode to "".
+type NullableString string
+
+// MarshalJSON writes null for "" and the string otherwise.
+func (s NullableString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
+// String returns the string.
+func (s NullableString) String() string { return string(s) }
 
 // Metrics is one sample of a backend's resource use, one event of the
 // metrics stream.

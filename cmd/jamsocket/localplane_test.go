@@ -51,7 +51,7 @@ func TestAgainstLocalPlane(t *testing.T) {
 
 	info := decode[jamsocket.BackendInfo](t, cli(t, env, "backend", "info", id, "--json"))
 	assert.Equal(t, id, info.ID)
-	assert.Equal(t, "doc-1", info.Key)
+	assert.EqualValues(t, "doc-1", info.Key)
 	require.NotEmpty(t, info.Statuses)
 	assert.Equal(t, jamsocket.StatusReady, info.LastState().Status)
 

@@ -337,7 +337,7 @@ func TestTerminate(t *testing.T) {
 func TestBackendCommands(t *testing.T) {
 	f := newFakeAPI(t)
 	info := decode[jamsocket.BackendInfo](t, cli(t, f.env(), "backend", "info", "b1", "--json"))
-	assert.Equal(t, "doc", info.Key)
+	assert.EqualValues(t, "doc", info.Key)
 	require.Len(t, info.Statuses, 2)
 	assert.Equal(t, jamsocket.StatusScheduled, info.Statuses[0].Status, "sorted by time")
 	assert.Equal(t, 0, cli(t, f.env(), "backend", "info", "b1").code)
