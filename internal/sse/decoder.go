@@ -65,8 +65,11 @@ func NewDecoder(r io.Reader, maxEvent int) *Decoder {
 	d := &Decoder{maxEvent: maxEvent}
 	s := bufio.NewScanner(r)
 	// A line is never longer than an event; the scanner needs room for it
-	// plus its terminator.
-	s.Buffer(make([]byte, 0, min(maxEvent+2, 64<<10)), maxEvent+2)
+	// plus its terminator. Its buffer starts at 4 KiB on the first read and
+	// doubles only when a line does not fit, so an open stream of small
+	// events holds 4 KiB, and the buffer goes with the decoder when the
+	// connection ends.
+	s.Buffer(nil, maxEvent+2)
 	s.Split(d.scanLines)
 	d.scanner = s
 	return d
