@@ -67,6 +67,9 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrClosed):
 		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, "the local plane is shutting down")
 		return
+	case errors.Is(err, errNotReadyToSpawn):
+		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, err.Error())
+		return
 	case err != nil:
 		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
 		return

@@ -56,9 +56,13 @@ type BackendSummary struct {
 	CreatedAt time.Time
 	// StartedAt is when its process or handler started; zero before.
 	StartedAt time.Time
-	// PID is the process id of a process backend (0 for handler backends
-	// and before the process started).
+	// PID is the process id of a process backend, or the host pid of a
+	// container backend's main process (0 for handler backends and before
+	// the start).
 	PID int
+	// Image is the image a container backend runs (empty for other
+	// backends and before the start).
+	Image string
 	// Terminated is true once the backend has terminated; its status stays
 	// readable until it is forgotten.
 	Terminated bool
@@ -122,6 +126,8 @@ type backend struct {
 	changed     chan struct{} // closed and replaced on every change
 	port        int
 	pid         int
+	image       string  // container backends
+	stats       sampler // container backends: the engine's stats
 	startedAt   time.Time
 	logs        logRing
 	tokens      []string
@@ -248,7 +254,7 @@ func (b *backend) summary() BackendSummary {
 	sum := BackendSummary{
 		ID: b.id, Key: b.spec.key,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid,
+		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid, Image: b.image,
 		Terminated: last.Status == types.StatusTerminated,
 	}
 	for i := len(b.history) - 1; i >= 0 && sum.TerminationReason == ""; i-- {

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Config configures a local plane. The zero Config is not usable: set either
-// Command (process backends) or Handler (in-process backends).
+// Config configures a local plane. The zero Config is not usable: set one
+// of Command (process backends), Handler (in-process backends) or Container
+// (container backends).
 type Config struct {
 	// APIAddr is where the API (Jamsocket v2 and Plane controller) listens.
 	// Default "127.0.0.1:8080"; port 0 picks a free port.
@@ -52,6 +53,9 @@ type Config struct {
 	// serves one backend. It is called once per backend and served on the
 	// backend's own loopback listener.
 	Handler func(Backend) http.Handler
+	// Container, used when Command and Handler are empty, runs each backend
+	// as a Docker container of an image (see ContainerConfig).
+	Container *ContainerConfig
 
 	// StartupTimeout bounds the time from spawn to ready; a backend not ready
 	// by then is terminated with reason startuptimeout. Default 5m.
@@ -120,8 +124,8 @@ const (
 // withDefaults returns cfg with its zero fields filled in, or an error if it
 // cannot run a backend.
 func (cfg Config) withDefaults() (Config, error) {
-	if len(cfg.Command) == 0 && cfg.Handler == nil {
-		return cfg, errors.New("localplane: Config needs a Command or a Handler")
+	if len(cfg.Command) == 0 && cfg.Handler == nil && cfg.Container == nil {
+		return cfg, errors.New("localplane: Config needs a Command, a Handler or a Container")
 	}
 	setDefault(&cfg.APIAddr, DefaultAPIAddr)
 	setDefault(&cfg.ProxyAddr, DefaultProxyAddr)

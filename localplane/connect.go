@@ -105,6 +105,9 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	if s.live >= maxLiveBackends {
 		return connectResult{}, errTooMany
 	}
+	if reason := s.spawnHoldLocked(); reason != "" {
+		return connectResult{}, fmt.Errorf("%w: %s", errNotReadyToSpawn, reason)
+	}
 	id := spec.id
 	if id == "" {
 		for id == "" || s.byID[id] != nil {

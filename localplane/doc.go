@@ -1,7 +1,8 @@
 // Package localplane is a local stand-in for Jamsocket and Plane: one server,
 // in your process or in `jamsocket dev`, that speaks the HTTP API of
 // Jamsocket's dev server and of Plane's controller, and runs each session
-// backend as a local process or as an in-process http.Handler.
+// backend as a local process, as an in-process http.Handler, or as a Docker
+// container of an image.
 //
 // # Running one
 //
@@ -94,6 +95,24 @@
 // listener each; Backend tells the handler who it is. Terminating one shuts
 // its server down.
 //
+// Container backends (Config.Container) are made as Plane's drone makes
+// them: the same variables with PORT=8080 inside, port 8080 published on
+// 127.0.0.1, memory_limit_bytes as the memory limit, cpu_period and
+// cpu_period_percent as the CFS period and quota, cpu_time_limit as the cpu
+// ulimit, disk_limit_bytes as the size storage option where the storage
+// driver allows one (else logged), executable.mount as a bind mount of a
+// directory under ContainerConfig.MountBase at /plane-data. Ready means the
+// published port answers HTTP. A soft terminate stops the container with
+// Config.GracePeriod, a hard one kills it; its exit code becomes exit_error
+// and it is removed once it has ended. Its output feeds the logs stream and
+// Config.BackendOutput, and the metrics stream reads the engine's stats.
+// Every container carries labels naming its server (LabelOwner and
+// friends); Start removes the containers of servers that are gone (after a
+// kill -9), never those of a live one, and Close removes every container
+// the server started. While HoldSpawns is in force (or before SetImage
+// gives a container plane its first image), a connect that would spawn
+// answers 503, code NotReadyToSpawn (Plane: kind NoDroneAvailable).
+//
 // # The proxy listener
 //
 // A connection URL is ProxyURL + "/{token}/". The proxy forwards
@@ -109,7 +128,7 @@
 //
 // # Shutting down
 //
-// Close hard-terminates every backend, waits for every process group to be
-// gone and closes the listeners, the streams and the proxied connections.
+// Close hard-terminates every backend, waits for every process group (and
+// container) to be gone and closes the listeners, the streams and the proxied connections.
 // Tokens and secrets are never logged.
 package localplane

@@ -28,6 +28,7 @@ const (
 	codePayloadTooLarge   = "PayloadTooLarge"
 	codeUnavailable       = "ServiceUnavailable"
 	codeMethodNotAllowed  = "MethodNotAllowed"
+	codeNotReadyToSpawn   = "NotReadyToSpawn"
 )
 
 // writeJSON answers with status and v encoded as JSON.

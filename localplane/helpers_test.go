@@ -35,7 +35,7 @@ func handlerBackends(b localplane.Backend) http.Handler { return echoHandler(b.E
 func startPlane(t *testing.T, cfg localplane.Config) *plane {
 	t.Helper()
 	cfg.APIAddr, cfg.ProxyAddr = "127.0.0.1:0", "127.0.0.1:0"
-	if cfg.Command == nil && cfg.Handler == nil {
+	if cfg.Command == nil && cfg.Handler == nil && cfg.Container == nil {
 		cfg.Handler = handlerBackends
 	}
 	if cfg.StartupTimeout == 0 {

@@ -14,6 +14,13 @@ type runner interface {
 	start(b *backend) (proc, error)
 }
 
+// openCloser is a runner with engine state to set up when the server
+// starts and to clean up once every backend is gone.
+type openCloser interface {
+	open(ctx context.Context, log logger) error
+	shutdown(ctx context.Context, log logger) error
+}
+
 type proc interface {
 	// Exited receives the exit code once the backend is gone for good.
 	Exited() <-chan int

@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -38,7 +39,11 @@ func (b *backend) metricsPID() int {
 // one interval after the process has started; the stream ends once the
 // backend has terminated.
 //
-// A process backend is measured by its main process (not its children). A
+// A container backend is measured by the engine's stats of its container
+// (memory without the page cache; mem_available is what its memory limit,
+// or the machine, leaves; CPU times turned from nanoseconds into clock
+// ticks). A process backend is measured by its main process (not its
+// children). A
 // handler backend runs inside the plane, so its samples are the plane
 // process's own numbers. Only Linux has this accounting; elsewhere every
 // sample is zeros (and the plane logs so).
@@ -63,7 +68,7 @@ func (s *Server) jamsocketMetrics(w http.ResponseWriter, r *http.Request) {
 		if pid == 0 {
 			return nil
 		}
-		cur, err := osproc.ReadSample(pid)
+		cur, err := b.readSample(r.Context(), pid)
 		if err != nil {
 			// The process has just exited (or is unreadable): the stream
 			// ends with the terminated status.
@@ -106,6 +111,18 @@ func (s *Server) jamsocketMetrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// readSample reads the backend's accounting: the engine's stats for a
+// container, /proc for a process.
+func (b *backend) readSample(ctx context.Context, pid int) (osproc.Sample, error) {
+	b.mu.Lock()
+	stats := b.stats
+	b.mu.Unlock()
+	if stats != nil {
+		return stats.sample(ctx)
+	}
+	return osproc.ReadSample(pid)
 }
 
 // delta is to - from, or 0 if the counter went backwards.

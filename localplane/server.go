@@ -32,6 +32,7 @@ type Server struct {
 	mu       sync.Mutex
 	started  bool
 	closed   bool
+	hold     string // why connects may not spawn now ("" when they may)
 	byID     map[string]*backend
 	byKey    map[string]*backend
 	byToken  map[string]*grant
@@ -84,13 +85,18 @@ func New(cfg Config) (*Server, error) {
 		byToken: map[string]*grant{},
 		closing: make(chan struct{}),
 	}
-	if len(cfg.Command) > 0 {
+	switch {
+	case len(cfg.Command) > 0:
 		if err := osproc.LookPath(cfg.Command[0], cfg.Dir); err != nil {
 			return nil, fmt.Errorf("localplane: the backend command cannot be run: %w", err)
 		}
 		s.runner = &processRunner{argv: cfg.Command, dir: cfg.Dir}
-	} else {
+	case cfg.Handler != nil:
 		s.runner = handlerRunner{newHandler: cfg.Handler}
+	default:
+		if s.runner, err = newContainerRunner(*cfg.Container, cfg.GracePeriod); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -104,6 +110,14 @@ func (s *Server) Start() error {
 	}
 	if s.started {
 		return errors.New("localplane: already started")
+	}
+	if o, ok := s.runner.(openCloser); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+		err := o.open(ctx, s.log)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	apiLn, err := net.Listen("tcp", s.cfg.APIAddr)
 	if err != nil {
@@ -175,6 +189,11 @@ func (s *Server) Close() error {
 		}
 		if s.apiSrv != nil {
 			s.closeErr = errors.Join(s.apiSrv.Close(), s.proxySrv.Close())
+		}
+		if o, ok := s.runner.(openCloser); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+			s.closeErr = errors.Join(s.closeErr, o.shutdown(ctx, s.log))
+			cancel()
 		}
 		s.serving.Wait()
 		s.probeClient.CloseIdleConnections()

@@ -34,7 +34,9 @@ func main() {
 	fmt.Fprintln(os.Stderr, "a line on stderr")
 	switch mode {
 	case "nolisten":
-		select {}
+		for { // a bare select{} would be a deadlock the runtime exits on
+			time.Sleep(time.Hour)
+		}
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM)
 	}

@@ -1,0 +1,438 @@
+package localplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
+)
+
+// ContainerConfig runs each backend as a Docker container of a local image,
+// made the way Plane's drone makes them: PORT=8080 inside, the
+// SESSION_BACKEND_* variables, JAMSOCKET_SERVICE and the connect's
+// executable.env; port 8080 published on 127.0.0.1 on a port the engine
+// picks; resource limits as engine limits; executable.mount as a bind mount
+// at /plane-data. Images are never pulled. A container is removed once it
+// has ended, and every container carries labels naming the server that
+// started it, so that a server starting later removes those a killed server
+// left behind.
+type ContainerConfig struct {
+	// Image is the local image (name or id) backends run. When empty, connects
+	// that would spawn are refused as not ready to spawn until
+	// Server.SetImage names one.
+	Image string
+	// Network is the Docker network containers join (the official CLI's
+	// --docker-network); empty means the engine's default bridge.
+	Network string
+	// MountBase is the host directory under which executable.mount binds a
+	// directory per key (or per relative path) at /plane-data in the
+	// container. Default: "jamsocket-mounts" in os.TempDir().
+	MountBase string
+	// Client talks to the engine; nil means a client configured from the
+	// environment (DOCKER_HOST and friends), which the server closes. The
+	// client negotiates the API version down to the engine's.
+	Client *client.Client
+}
+
+// Labels on every container the local plane starts.
+const (
+	// LabelOwner is the id of the Server instance that started the container.
+	LabelOwner = "dev.jamsocket-go.owner"
+	// LabelOwnerPID is the process id of that server, and LabelOwnerStart the
+	// start time of that process (in clock ticks since boot, from
+	// /proc/PID/stat), so that a reused pid is not mistaken for the owner.
+	LabelOwnerPID   = "dev.jamsocket-go.owner-pid"
+	LabelOwnerStart = "dev.jamsocket-go.owner-start"
+	// LabelBackend is the backend id the container serves.
+	LabelBackend = "dev.jamsocket-go.backend"
+)
+
+// containerPort is the port a backend listens on inside its container, as
+// on Plane.
+const containerPort = 8080
+
+// containerDataDir is where executable.mount appears inside a container, as
+// on Plane.
+const containerDataDir = "/plane-data"
+
+// engineTimeout bounds each engine call that is not a wait for the
+// container itself.
+const engineTimeout = 30 * time.Second
+
+// containerRunner runs backends as containers through the engine API.
+type containerRunner struct {
+	cli        *client.Client
+	ownClient  bool // close cli at the end
+	network    string
+	mountBase  string
+	grace      time.Duration
+	instance   string
+	ownerPID   int
+	ownerStart string
+
+	mu    sync.Mutex
+	image string
+}
+
+func newContainerRunner(cfg ContainerConfig, grace time.Duration) (*containerRunner, error) {
+	r := &containerRunner{
+		cli: cfg.Client, network: cfg.Network, mountBase: cfg.MountBase, grace: grace,
+		image: cfg.Image, instance: randomID(14), ownerPID: os.Getpid(),
+	}
+	if r.cli == nil {
+		cli, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("localplane: docker client: %w", err)
+		}
+		r.cli, r.ownClient = cli, true
+	}
+	if r.mountBase == "" {
+		r.mountBase = filepath.Join(os.TempDir(), "jamsocket-mounts")
+	}
+	r.ownerStart = processStart(r.ownerPID)
+	return r, nil
+}
+
+// setImage makes later starts run image.
+func (r *containerRunner) setImage(image string) {
+	r.mu.Lock()
+	r.image = image
+	r.mu.Unlock()
+}
+
+func (r *containerRunner) currentImage() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.image
+}
+
+// open checks that the engine answers and removes the containers of servers
+// that are gone.
+func (r *containerRunner) open(ctx context.Context, log logger) error {
+	if _, err := r.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return fmt.Errorf("localplane: no Docker engine answers: %w", err)
+	}
+	return r.removeLeftovers(ctx, log, func(labels map[string]string) bool {
+		return !ownerAlive(labels[LabelOwnerPID], labels[LabelOwnerStart])
+	})
+}
+
+// shutdown removes any container of this server still there (every backend
+// has ended by now, so normally none), and closes the client if it is ours.
+func (r *containerRunner) shutdown(ctx context.Context, log logger) error {
+	err := r.removeLeftovers(ctx, log, func(labels map[string]string) bool {
+		return labels[LabelOwner] == r.instance
+	})
+	if r.ownClient {
+		err = errors.Join(err, r.cli.Close())
+	}
+	return err
+}
+
+// logger is the part of *slog.Logger the runner uses.
+type logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// removeLeftovers force-removes every local-plane container for which
+// remove(labels) is true.
+func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remove func(map[string]string) bool) error {
+	list, err := r.cli.ContainerList(ctx, client.ContainerListOptions{
+		All: true, Filters: client.Filters{}.Add("label", LabelOwner),
+	})
+	if err != nil {
+		return fmt.Errorf("localplane: listing containers: %w", err)
+	}
+	var errs []error
+	for _, c := range list.Items {
+		if !remove(c.Labels) {
+			continue
+		}
+		_, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		log.Info("removed a container left behind", "container", c.ID[:min(12, len(c.ID))], "backend", c.Labels[LabelBackend])
+	}
+	return errors.Join(errs...)
+}
+
+// containerProc is a running backend container.
+type containerProc struct {
+	r      *containerRunner
+	id     string
+	pid    int
+	exited chan int
+
+	stopOnce sync.Once
+	killOnce sync.Once
+}
+
+func (p *containerProc) Exited() <-chan int { return p.exited }
+
+// PID is the host pid of the container's main process.
+func (p *containerProc) PID() int { return p.pid }
+
+// Signal stops the container with the grace period (soft: SIGTERM, SIGKILL
+// when the grace period is over) or kills it (hard).
+func (p *containerProc) Signal(hard bool) {
+	if hard {
+		p.killOnce.Do(func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+				defer cancel()
+				_, _ = p.r.cli.ContainerKill(ctx, p.id, client.ContainerKillOptions{Signal: "SIGKILL"})
+			}()
+		})
+		return
+	}
+	p.stopOnce.Do(func() {
+		go func() {
+			secs := int((p.r.grace + time.Second - 1) / time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), p.r.grace+engineTimeout)
+			defer cancel()
+			_, _ = p.r.cli.ContainerStop(ctx, p.id, client.ContainerStopOptions{Timeout: &secs})
+		}()
+	})
+}
+
+func (r *containerRunner) start(b *backend) (proc, error) {
+	image := r.currentImage()
+	if image == "" {
+		return nil, errNotReadyToSpawn
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	cfg, host, err := r.containerConfig(b, image)
+	if err != nil {
+		return nil, err
+	}
+	name := "jamsocket-local-" + b.id
+	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
+	if err != nil && host.StorageOpt != nil {
+		// Most storage drivers (overlay2 off xfs, vfs off xfs) cannot cap a
+		// container's disk: run it without, and say so.
+		b.srv.log.Warn("disk_limit_bytes not applied: the storage driver cannot limit a container's size",
+			"backend", b.id, "err", err)
+		host.StorageOpt = nil
+		created, err = r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating the container: %w", err)
+	}
+	p := &containerProc{r: r, id: created.ID, exited: make(chan int, 1)}
+	remove := func() {
+		rctx, rcancel := context.WithTimeout(context.Background(), engineTimeout)
+		defer rcancel()
+		if _, err := r.cli.ContainerRemove(rctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			b.srv.log.Warn("removing the container", "backend", b.id, "err", err)
+		}
+	}
+	if _, err := r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
+		remove()
+		return nil, fmt.Errorf("starting the container: %w", err)
+	}
+	// Following the logs of a container that has not started ends at once;
+	// after the start they come from the first line on (the engine keeps
+	// them), even for a container that has already exited.
+	logs, err := r.cli.ContainerLogs(context.Background(), p.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		remove()
+		return nil, fmt.Errorf("following the container's logs: %w", err)
+	}
+	inspect, err := r.cli.ContainerInspect(ctx, p.id, client.ContainerInspectOptions{})
+	port := 0
+	if err == nil {
+		port, err = publishedPort(inspect.Container)
+	}
+	if err != nil {
+		logs.Close()
+		remove()
+		return nil, fmt.Errorf("inspecting the container: %w", err)
+	}
+	if inspect.Container.State != nil {
+		p.pid = inspect.Container.State.Pid
+	}
+	b.mu.Lock()
+	b.port, b.pid, b.startedAt, b.image, b.stats = port, p.pid, time.Now(), image, p
+	b.mu.Unlock()
+
+	stdout := &lineWriter{b: b, stream: "stdout"}
+	stderr := &lineWriter{b: b, stream: "stderr"}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = stdcopy.StdCopy(stdout, stderr, logs)
+		stdout.flush() // a last line without a newline still counts
+		stderr.flush()
+	}()
+	go func() {
+		wait := r.cli.ContainerWait(context.Background(), p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		code := 137
+		select {
+		case res := <-wait.Result:
+			code = int(res.StatusCode)
+		case err := <-wait.Error:
+			b.srv.log.Warn("waiting for the container", "backend", b.id, "err", err)
+		}
+		// The log stream ends with the container; bound the wait in case the
+		// engine keeps it open.
+		select {
+		case <-copied:
+		case <-time.After(2 * time.Second):
+			logs.Close()
+			<-copied
+		}
+		logs.Close()
+		remove()
+		p.exited <- code
+	}()
+	return p, nil
+}
+
+// containerConfig is the container b runs in, as Plane's drone makes it.
+func (r *containerRunner) containerConfig(b *backend, image string) (*container.Config, *container.HostConfig, error) {
+	env := b.backendEnv(containerPort)
+	cfg := &container.Config{
+		Image:        image,
+		Env:          make([]string, 0, len(env)),
+		ExposedPorts: network.PortSet{network.MustParsePort(strconv.Itoa(containerPort) + "/tcp"): {}},
+		Labels: map[string]string{
+			LabelOwner: r.instance, LabelOwnerPID: strconv.Itoa(r.ownerPID), LabelOwnerStart: r.ownerStart,
+			LabelBackend: b.id,
+		},
+	}
+	for k, v := range env {
+		cfg.Env = append(cfg.Env, k+"="+v)
+	}
+	host := &container.HostConfig{
+		PortBindings: network.PortMap{
+			network.MustParsePort(strconv.Itoa(containerPort) + "/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1")}},
+		},
+		NetworkMode: container.NetworkMode(r.network),
+	}
+	if l := b.spec.limits; l != nil {
+		host.Memory = l.MemoryLimitBytes
+		host.CPUPeriod = l.CPUPeriod
+		if l.CPUPeriodPercent > 0 {
+			period := l.CPUPeriod
+			if period == 0 {
+				period = 100_000 // Plane's default period, 100 ms
+			}
+			host.CPUQuota = period * l.CPUPeriodPercent / 100
+		}
+		if l.CPUTimeLimit > 0 {
+			host.Ulimits = []*container.Ulimit{{Name: "cpu", Soft: l.CPUTimeLimit, Hard: l.CPUTimeLimit}}
+		}
+		if l.DiskLimitBytes > 0 {
+			host.StorageOpt = map[string]string{"size": strconv.FormatInt(l.DiskLimitBytes, 10)}
+		}
+	}
+	if m := b.spec.mount; m != nil && (m.ByKey || m.Path != "") {
+		rel := m.Path
+		if rel == "" {
+			rel = b.spec.key
+		}
+		if err := validateMountPath(rel); err != nil {
+			return nil, nil, err
+		}
+		dir := filepath.Join(r.mountBase, rel)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("executable.mount: %w", err)
+		}
+		host.Binds = []string{dir + ":" + containerDataDir}
+	}
+	return cfg, host, nil
+}
+
+// validateMountPath accepts only a relative path that stays under the mount
+// base, as Plane's drone does.
+func validateMountPath(p string) error {
+	if p == "" || filepath.IsAbs(p) || strings.ContainsAny(p, ":\x00") {
+		return fmt.Errorf("executable.mount %q is not a relative path under the mount base", p)
+	}
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." || part == "." || part == "" {
+			return fmt.Errorf("executable.mount %q is not a relative path under the mount base", p)
+		}
+	}
+	return nil
+}
+
+// publishedPort is the host port the engine published container port 8080
+// on.
+func publishedPort(c container.InspectResponse) (int, error) {
+	if c.NetworkSettings != nil {
+		for _, pb := range c.NetworkSettings.Ports[network.MustParsePort(strconv.Itoa(containerPort)+"/tcp")] {
+			if port, err := strconv.Atoi(pb.HostPort); err == nil && port > 0 {
+				return port, nil
+			}
+		}
+	}
+	return 0, errors.New("port 8080 is not published (is --docker-network \"host\" or \"none\"?)")
+}
+
+// sample reads the engine's stats of the container: one sample, without
+// the engine's one-second wait for a previous one. CPU times are in
+// nanoseconds, turned into clock ticks (USER_HZ, 100 a second) like the
+// process runner's.
+func (p *containerProc) sample(ctx context.Context) (osproc.Sample, error) {
+	res, err := p.r.cli.ContainerStats(ctx, p.id, client.ContainerStatsOptions{})
+	if err != nil {
+		return osproc.Sample{}, err
+	}
+	defer res.Body.Close()
+	var st container.StatsResponse
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return osproc.Sample{}, err
+	}
+	const nsPerTick = 10_000_000
+	mem := st.MemoryStats.Usage
+	// As `docker stats` shows it: without the page cache.
+	if cache, ok := st.MemoryStats.Stats["inactive_file"]; ok && cache < mem {
+		mem -= cache
+	} else if cache, ok := st.MemoryStats.Stats["total_inactive_file"]; ok && cache < mem {
+		mem -= cache
+	}
+	sm := osproc.Sample{
+		ProcCPU: st.CPUStats.CPUUsage.TotalUsage / nsPerTick,
+		SysCPU:  st.CPUStats.SystemUsage / nsPerTick,
+		MemUsed: mem,
+	}
+	if st.MemoryStats.Limit > mem {
+		sm.MemAvail = st.MemoryStats.Limit - mem
+	}
+	return sm, nil
+}
+
+// ownerAlive reports whether the process pid, started at start (as
+// processStart reports it), still runs. A label that does not parse counts
+// as alive: never remove what might be another server's.
+func ownerAlive(pidLabel, start string) bool {
+	pid, err := strconv.Atoi(pidLabel)
+	if err != nil || pid <= 0 {
+		return true
+	}
+	if !processAlive(pid) {
+		return false
+	}
+	now := processStart(pid)
+	return start == "" || now == "" || now == start
+}
