@@ -62,6 +62,9 @@ type Server struct {
 	Client *jamsocket.Client
 	// APIURL and ProxyURL are the plane's two listeners.
 	APIURL, ProxyURL string
+	// ConsoleURL is the plane's web console (APIURL + "/"): open it in a
+	// browser, e.g. while a test is paused in a debugger.
+	ConsoleURL string
 
 	token string
 	plane bool
@@ -122,7 +125,7 @@ func Start(opts *Options) (*Server, error) {
 	}
 	// Configure may have changed the token: the Client sends the one the
 	// plane demands.
-	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), token: cfg.Token, plane: opts.Plane}
+	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), ConsoleURL: plane.APIURL() + "/", token: cfg.Token, plane: opts.Plane}
 	if s.Client, err = s.NewClient(opts.ClientOptions...); err != nil {
 		_ = plane.Close()
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
@@ -234,7 +235,10 @@ func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
 	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
 		from = last + 1
 	}
-	s.streamEvents(w, r, logEvents(b, from))
+	s.streamEvents(w, r, logEvents(b, from, func(l logLine) []byte {
+		// A CR would end the data line early; lines keep everything else.
+		return []byte(strings.ReplaceAll(l.text, "\r", ""))
+	}))
 }
 
 // decodeJamsocketBody decodes a request body of at most maxBodyBytes into v;

@@ -1,6 +1,7 @@
 package localplane_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -15,9 +16,16 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == backendArg {
 		os.Exit(runTestBackend())
 	}
-	goleak.VerifyTestMain(m,
+	code := m.Run()
+	closeBrowser() // the console tests' Chromium, shared by the package
+	if code == 0 {
 		// After refusing an oversized body, net/http's server lingers up to
 		// 500 ms before closing the connection (closeWriteAndWait); that
 		// goroutine belongs to the standard library and ends on its own.
-		goleak.IgnoreAnyFunction("net/http.(*conn).closeWriteAndWait"))
+		if err := goleak.Find(goleak.IgnoreAnyFunction("net/http.(*conn).closeWriteAndWait")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

@@ -39,6 +39,7 @@ type Server struct {
 	accounts map[string]struct{} // accounts named on the Jamsocket surface
 	live     int                 // backends not terminated yet
 	ended    []*backend          // terminated backends not forgotten yet, oldest first
+	console  consoleHub          // numbered changes for the console's event stream
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server
@@ -281,8 +282,9 @@ func (s *Server) lookup(id string) *backend {
 	return s.byID[id]
 }
 
-// changed reports a backend's change to Config.OnChange.
+// changed reports a backend's change to the console and Config.OnChange.
 func (s *Server) changed(b *backend, forgotten bool) {
+	s.console.publish(b.id)
 	if s.cfg.OnChange == nil {
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -102,18 +101,15 @@ func statusEvents(b *backend, endOnTerminated bool, render func(state) *sseEvent
 	}
 }
 
-// logEvents is a pollFunc over a backend's output lines, complete once the
-// backend has terminated and every kept line was sent.
-func logEvents(b *backend, next uint64) pollFunc {
+// logEvents is a pollFunc over a backend's output lines, each rendered by
+// render, complete once the backend has terminated and every kept line was
+// sent.
+func logEvents(b *backend, next uint64, render func(logLine) []byte) pollFunc {
 	return func() ([]sseEvent, <-chan struct{}, bool) {
 		lines, ended, wake := b.logsSince(next)
 		events := make([]sseEvent, 0, len(lines))
 		for _, l := range lines {
-			// A CR would end the data line early; lines keep everything else.
-			events = append(events, sseEvent{
-				data: []byte(strings.ReplaceAll(l.text, "\r", "")),
-				id:   strconv.FormatUint(l.seq, 10),
-			})
+			events = append(events, sseEvent{data: render(l), id: strconv.FormatUint(l.seq, 10)})
 			next = l.seq + 1
 		}
 		return events, wake, ended

@@ -296,6 +296,7 @@ func devBanner(apiURL, proxyURL string, argv []string, withToken bool) devInfo {
 		"jamsocket dev: running " + quoteCommand(argv) + " for each session backend",
 		"  API:   " + apiURL,
 		"  proxy: " + proxyURL,
+		"  console: " + apiURL + "/ (open it in a browser)",
 		"Point your app at it with " + how,
 		"Stop with Ctrl-C: every backend is terminated.",
 	}

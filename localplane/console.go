@@ -1,0 +1,322 @@
+package localplane
+
+import (
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// The web console: pages at "/" of the API listener that show every backend,
+// its statuses, logs and metrics live, and act on them. The pages are plain
+// HTML, CSS and JavaScript (console/), same-origin with the API, and call it
+// with relative URLs; what the public API does not offer they get from the
+// console endpoints below (/console/...), which are guarded by Config.Token
+// like every control endpoint.
+
+//go:embed console
+var consoleFiles embed.FS
+
+// Console returns the web console as an http.Handler: its pages at "/" and
+// the API they call (the whole API of the local plane, which the API
+// listener also serves). The pages use relative URLs, so the handler can be
+// mounted under a prefix with http.StripPrefix. Open it in a browser at
+// APIURL() + "/".
+func (s *Server) Console() http.Handler { return s.apiHandler() }
+
+// consoleRoutes registers the console's pages and endpoints on mux.
+func (s *Server) consoleRoutes(mux *http.ServeMux) {
+	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return s.requireToken(h, jamsocketUnauthorized) }
+	assets, _ := fs.Sub(consoleFiles, "console")
+	files := http.FileServerFS(assets)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		consoleHeaders(w)
+		http.ServeFileFS(w, r, assets, "index.html")
+	})
+	mux.Handle("GET /console/assets/", http.StripPrefix("/console/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		consoleHeaders(w)
+		files.ServeHTTP(w, r)
+	})))
+	mux.HandleFunc("GET /console/info", ctrl(s.consoleInfo))
+	mux.HandleFunc("GET /console/events", ctrl(s.consoleEvents))
+	mux.HandleFunc("GET /console/backends/{id}", ctrl(s.consoleBackend))
+	mux.HandleFunc("GET /console/backends/{id}/logs", ctrl(s.consoleLogs))
+	mux.HandleFunc("POST /console/backends/{id}/open", ctrl(consoleWrite(s.consoleOpen)))
+}
+
+// consoleHeaders are the console pages' safety headers: nothing but this
+// origin's own files runs or loads, no page may frame the console, and no
+// Referer leaves it.
+func consoleHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+}
+
+// consoleWrite guards a console endpoint that changes state: the request
+// must carry JSON (which a cross-origin page cannot send without a
+// preflight) and, when a browser names its origin, come from the console's
+// own origin.
+func consoleWrite(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !isJSONContentType(r.Header.Get("Content-Type")) {
+			jamsocketError(w, http.StatusUnsupportedMediaType, codeBadRequest, "the console's requests carry Content-Type: application/json")
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || u.Host != r.Host {
+				jamsocketError(w, http.StatusForbidden, codeForbidden, "cross-origin request refused")
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// codeForbidden is the error code of a refused cross-origin request.
+const codeForbidden = "Forbidden"
+
+// consoleInfo describes the plane to the console's header.
+type consoleInfo struct {
+	APIURL   string `json:"api_url"`
+	ProxyURL string `json:"proxy_url"`
+	Runner   string `json:"runner"`
+}
+
+func (s *Server) consoleInfo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, consoleInfo{APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner)})
+}
+
+// labeledRunner is a runner that can say what it runs, for the console.
+type labeledRunner interface{ label() string }
+
+func (r processRunner) label() string { return "command " + filepath.Base(r.argv[0]) }
+func (handlerRunner) label() string   { return "in-process handler" }
+
+// runnerLabel says what r runs, or "" when it cannot say.
+func runnerLabel(r runner) string {
+	if l, ok := r.(labeledRunner); ok {
+		return l.label()
+	}
+	return ""
+}
+
+// consoleState is a status entry as the console shows it.
+type consoleState struct {
+	Status   types.BackendStatus     `json:"status"`
+	Time     types.WireTime          `json:"time"`
+	Reason   types.TerminationReason `json:"termination_reason,omitempty"`
+	Kind     types.TerminationKind   `json:"termination_kind,omitempty"`
+	ExitCode *int                    `json:"exit_code,omitempty"`
+}
+
+// consoleRow is a backend as the console's list shows it.
+type consoleRow struct {
+	ID          string         `json:"id"`
+	Key         string         `json:"key"`
+	User        string         `json:"user,omitempty"`
+	Account     string         `json:"account,omitempty"`
+	Service     string         `json:"service,omitempty"`
+	Environment string         `json:"environment,omitempty"`
+	Runner      string         `json:"runner"`
+	PID         int            `json:"pid,omitempty"`
+	CreatedAt   types.WireTime `json:"created_at"`
+	Statuses    []consoleState `json:"statuses"`
+}
+
+func (s *Server) consoleRow(b *backend) consoleRow {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	row := consoleRow{
+		ID: b.id, Key: b.spec.key, User: b.spec.user,
+		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
+		Runner: runnerLabel(s.runner), PID: b.pid, CreatedAt: types.WireTime(b.created),
+		Statuses: make([]consoleState, len(b.history)),
+	}
+	for i, st := range b.history {
+		row.Statuses[i] = consoleState{
+			Status: st.Status, Time: types.WireTime(st.Time),
+			Reason: st.TerminationReason, Kind: st.TerminationKind, ExitCode: st.exitCode,
+		}
+	}
+	return row
+}
+
+// consoleDetail is one backend with how it was spawned and connected.
+type consoleDetail struct {
+	consoleRow
+	Auth      map[string]any `json:"auth"`
+	StatusURL string         `json:"status_url"`
+	Spawn     consoleSpawn   `json:"spawn"`
+}
+
+// consoleSpawn is the spawn configuration a backend was started with.
+type consoleSpawn struct {
+	Tag                  string                `json:"tag,omitempty"`
+	Env                  map[string]string     `json:"env"`
+	MaxIdleSeconds       int                   `json:"max_idle_seconds"`
+	LifetimeLimitSeconds int                   `json:"lifetime_limit_seconds"`
+	ResourceLimits       *types.ResourceLimits `json:"resource_limits,omitempty"`
+	Mount                *types.Mount          `json:"mount,omitempty"`
+	StaticToken          bool                  `json:"static_token,omitempty"`
+}
+
+func (s *Server) consoleBackend(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	d := consoleDetail{consoleRow: s.consoleRow(b), Auth: b.spec.auth, Spawn: consoleSpawn{
+		Tag: b.spec.tag, Env: b.spec.execEnv,
+		MaxIdleSeconds:       int(b.spec.maxIdle / time.Second),
+		LifetimeLimitSeconds: int(b.spec.lifetime / time.Second),
+		ResourceLimits:       b.spec.limits, Mount: b.spec.mount, StaticToken: b.spec.staticToken,
+	}}
+	if b.spec.account != "" {
+		d.StatusURL = s.APIURL() + "/v2/backend/" + b.id + "/status"
+	} else {
+		d.StatusURL = s.APIURL() + "/pub/b/" + b.id + "/status"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, d)
+}
+
+// consoleLine is one output line as the console's logs stream sends it.
+type consoleLine struct {
+	Seq    uint64 `json:"seq"`
+	Stream string `json:"stream"`
+	Text   string `json:"text"`
+}
+
+// consoleLogs streams a backend's output lines as JSON, with the stream
+// each came from; it resumes after Last-Event-ID and ends after terminated.
+func (s *Server) consoleLogs(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	var from uint64
+	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
+		from = last + 1
+	}
+	s.streamEvents(w, r, logEvents(b, from, func(l logLine) []byte {
+		data, _ := json.Marshal(consoleLine{Seq: l.seq, Stream: l.stream, Text: l.text})
+		return data
+	}))
+}
+
+// consoleOpen mints the console's own connection to a backend, bound to
+// the user and auth the backend was spawned with, and returns its URL for
+// the console to open in a new tab. Tokens minted for other clients are
+// never shown.
+func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	userData := "{}"
+	if b.spec.auth != nil {
+		data, err := json.Marshal(b.spec.auth)
+		if err != nil {
+			jamsocketError(w, http.StatusInternalServerError, codeBadRequest, "auth: "+err.Error())
+			return
+		}
+		userData = string(data)
+	}
+	s.mu.Lock()
+	if st, _ := b.current(); st.Status.IsTerminal() || s.byID[b.id] != b {
+		s.mu.Unlock()
+		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
+		return
+	}
+	token, _ := s.grantLocked(b, b.spec.user, userData)
+	s.mu.Unlock()
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"url": s.ProxyURL() + "/" + token + "/"})
+}
+
+// consoleEvents streams the backend list: first a "reset" event with every
+// backend (newest first), then a "backend" event for each change and a
+// "forgotten" event when a terminated backend is dropped. Event ids let a
+// reconnecting console resume; one that fell too far behind gets a reset.
+func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
+	after, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64)
+	resume := err == nil
+	s.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
+		changes, wake, seq, ok := s.console.since(after)
+		if !resume || !ok {
+			resume, after = true, seq
+			return []sseEvent{s.consoleReset(seq)}, wake, false
+		}
+		if len(changes) == 0 {
+			return nil, wake, false
+		}
+		after = seq
+		return s.consoleChanges(changes, seq), wake, false
+	})
+}
+
+// consoleEvent is the data of a console event.
+type consoleEvent struct {
+	Type     string       `json:"type"` // "reset", "backend" or "forgotten"
+	Backends []consoleRow `json:"backends,omitempty"`
+	Backend  *consoleRow  `json:"backend,omitempty"`
+	ID       string       `json:"id,omitempty"`
+}
+
+func (s *Server) consoleReset(seq uint64) sseEvent {
+	s.mu.Lock()
+	all := make([]*backend, 0, len(s.byID))
+	for _, b := range s.byID {
+		all = append(all, b)
+	}
+	s.mu.Unlock()
+	rows := make([]consoleRow, len(all))
+	for i, b := range all {
+		rows[i] = s.consoleRow(b)
+	}
+	slices.SortFunc(rows, func(a, b consoleRow) int {
+		if c := time.Time(b.CreatedAt).Compare(time.Time(a.CreatedAt)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	data, _ := json.Marshal(consoleEvent{Type: "reset", Backends: rows})
+	return sseEvent{data: data, id: strconv.FormatUint(seq, 10)}
+}
+
+// consoleChanges renders the backends named in changes as they are now,
+// each once; the last event carries seq as its id.
+func (s *Server) consoleChanges(changes []string, seq uint64) []sseEvent {
+	events := make([]sseEvent, 0, len(changes))
+	seen := make(map[string]bool, len(changes))
+	for _, id := range slices.Backward(changes) {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		ev := consoleEvent{Type: "forgotten", ID: id}
+		if b := s.lookup(id); b != nil {
+			row := s.consoleRow(b)
+			ev = consoleEvent{Type: "backend", Backend: &row}
+		}
+		data, _ := json.Marshal(ev)
+		events = append(events, sseEvent{data: data})
+	}
+	slices.Reverse(events)
+	events[len(events)-1].id = strconv.FormatUint(seq, 10)
+	return events
+}
