@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -222,23 +221,13 @@ func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"running_backends": list})
 }
 
-// jamsocketLogs streams the backend's output lines: the kept ones, then live
-// ones, ending after terminated.
+// jamsocketLogs streams the backend's output lines as text: the kept ones,
+// then live ones, ending after terminated.
 func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
-	if b == nil {
-		return
-	}
-	// Each line's id is its number; a client resuming with Last-Event-ID
-	// gets only the lines after it.
-	var from uint64
-	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
-		from = last + 1
-	}
-	s.streamEvents(w, r, logEvents(b, from, func(l logLine) []byte {
+	s.streamLogs(w, r, func(l logLine) []byte {
 		// A CR would end the data line early; lines keep everything else.
 		return []byte(strings.ReplaceAll(l.text, "\r", ""))
-	}))
+	})
 }
 
 // decodeJamsocketBody decodes a request body of at most maxBodyBytes into v;

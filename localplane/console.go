@@ -103,8 +103,8 @@ func (s *Server) consoleInfo(w http.ResponseWriter, r *http.Request) {
 // labeledRunner is a runner that can say what it runs, for the console.
 type labeledRunner interface{ label() string }
 
-func (r processRunner) label() string { return "command " + filepath.Base(r.argv[0]) }
-func (handlerRunner) label() string   { return "in-process handler" }
+func (r *processRunner) label() string { return "command " + filepath.Base(r.argv[0]) }
+func (handlerRunner) label() string    { return "in-process handler" }
 
 // runnerLabel says what r runs, or "" when it cannot say.
 func runnerLabel(r runner) string {
@@ -204,18 +204,10 @@ type consoleLine struct {
 // consoleLogs streams a backend's output lines as JSON, with the stream
 // each came from; it resumes after Last-Event-ID and ends after terminated.
 func (s *Server) consoleLogs(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
-	if b == nil {
-		return
-	}
-	var from uint64
-	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
-		from = last + 1
-	}
-	s.streamEvents(w, r, logEvents(b, from, func(l logLine) []byte {
+	s.streamLogs(w, r, func(l logLine) []byte {
 		data, _ := json.Marshal(consoleLine{Seq: l.seq, Stream: l.stream, Text: l.text})
 		return data
-	}))
+	})
 }
 
 // consoleOpen mints the console's own connection to a backend, bound to

@@ -101,6 +101,22 @@ func statusEvents(b *backend, endOnTerminated bool, render func(state) *sseEvent
 	}
 }
 
+// streamLogs answers with the output lines of the backend named in the path,
+// each rendered by render: the kept ones, then live ones, ending after
+// terminated. Each line's id is its number; a client resuming with
+// Last-Event-ID gets only the lines after it.
+func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, render func(logLine) []byte) {
+	b := s.jamsocketBackend(w, r)
+	if b == nil {
+		return
+	}
+	var from uint64
+	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
+		from = last + 1
+	}
+	s.streamEvents(w, r, logEvents(b, from, render))
+}
+
 // logEvents is a pollFunc over a backend's output lines, each rendered by
 // render, complete once the backend has terminated and every kept line was
 // sent.

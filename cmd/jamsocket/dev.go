@@ -296,8 +296,8 @@ func devBanner(apiURL, proxyURL string, argv []string, withToken bool) devInfo {
 		"jamsocket dev: running " + quoteCommand(argv) + " for each session backend",
 		"  API:   " + apiURL,
 		"  proxy: " + proxyURL,
-		"  console: " + apiURL + "/ (open it in a browser)",
 		"Point your app at it with " + how,
+		"Watch and act on the backends in a browser: " + apiURL + "/",
 		"Stop with Ctrl-C: every backend is terminated.",
 	}
 	return info

@@ -401,6 +401,7 @@ func TestDevBanner(t *testing.T) {
 	info := devBanner("http://127.0.0.1:8080", "http://127.0.0.1:9090", []string{"./b"}, false)
 	assert.Equal(t, map[string]string{"JAMSOCKET_DEV": "true"}, info.Env, "no port on the default one")
 	assert.Contains(t, info.Lines, "Point your app at it with JAMSOCKET_DEV=true")
+	assert.Contains(t, info.Lines, "Watch and act on the backends in a browser: http://127.0.0.1:8080/")
 
 	// With a token, the SDK's dev mode (which sends none) cannot be used.
 	info = devBanner("http://127.0.0.1:8081", "http://127.0.0.1:9090", []string{"./b"}, true)
