@@ -191,6 +191,8 @@ func TestConsoleRefusesCrossOriginAndNonJSONWrites(t *testing.T) {
 
 	code, _, _ := p.do("POST", path, map[string]any{}, "Origin", "http://evil.example")
 	require.Equal(t, http.StatusForbidden, code)
+	code, _, _ = p.do("POST", path, map[string]any{}, "Origin", "http://localhost:3000")
+	require.Equal(t, http.StatusForbidden, code, "another page on loopback may not mint the console's connections")
 	code, _, _ = p.do("POST", path, "{}", "Content-Type", "text/plain")
 	require.Equal(t, http.StatusUnsupportedMediaType, code)
 	code, _, _ = p.do("POST", path, map[string]any{}, "Origin", p.APIURL())
