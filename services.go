@@ -95,6 +95,26 @@ func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
 	return getList[Image](ctx, c, pathOf("v2", "service", c.cfg.Account, c.serviceName(service), "images"), "images")
 }
 
+// ImageName returns the registry repository that images of a service are
+// pushed to (GET /service/{account}/{service}/image-name), e.g.
+// "registry.jamsocket.com/acme/editor"; service "" means the Client's
+// configured service. The registry takes the account as user name and the
+// API token as password.
+func (c *Client) ImageName(ctx context.Context, service string) (string, error) {
+	if c.plane != nil {
+		return "", unsupportedOnPlane("ImageName")
+	}
+	path := pathOf("service", c.cfg.Account, c.serviceName(service), "image-name")
+	var res types.ImageNameResponse
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &res); err != nil {
+		return "", err
+	}
+	if res.ImageName == "" {
+		return "", invalid(http.MethodGet, path, "no imageName")
+	}
+	return res.ImageName, nil
+}
+
 // UpdateEnvironment points an environment of the Client's service at an
 // image tag or digest; backends spawned afterwards run it. environment ""
 // is the service's default environment. Setting the same tag twice changes

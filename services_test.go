@@ -204,3 +204,18 @@ func TestUpdateEnvironmentRetriedAfter503(t *testing.T) {
 	require.NoError(t, c.UpdateEnvironment(t.Context(), "", "v1"))
 	assert.Equal(t, 2, n)
 }
+
+func TestImageName(t *testing.T) {
+	c, mock := newMockClient(t)
+	mock.RegisterResponder(http.MethodGet, testAPI+"/service/acct/svc/image-name", func(req *http.Request) (*http.Response, error) {
+		assert.Equal(t, "Bearer "+testToken, req.Header.Get("Authorization"))
+		return jsonResponder(t, http.StatusOK, `{"imageName":"registry.jamsocket.com/acct/svc"}`)(req)
+	})
+	mock.RegisterResponder(http.MethodGet, testAPI+"/service/acct/other/image-name", jsonResponder(t, http.StatusOK, `{}`))
+	name, err := c.ImageName(t.Context(), "")
+	require.NoError(t, err)
+	assert.Equal(t, "registry.jamsocket.com/acct/svc", name)
+
+	_, err = c.ImageName(t.Context(), "other")
+	assert.ErrorIs(t, err, jamsocket.ErrInvalidResponse, "an answer without imageName")
+}

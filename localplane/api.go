@@ -33,6 +33,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("GET /v2/backend/{id}/metrics/stream", ctrl(s.jamsocketMetrics, jamsocketUnauthorized))
 	mux.HandleFunc("POST /service/{account}/{service}/terminate-backends", ctrl(s.seen(s.jamsocketTerminateAll), jamsocketUnauthorized))
 	mux.HandleFunc("GET /auth", ctrl(s.jamsocketAuth, jamsocketUnauthorized))
+	mux.HandleFunc(imageNameRoute, ctrl(s.seen(s.jamsocketImageName), jamsocketUnauthorized))
 	for _, route := range serviceRoutes {
 		mux.HandleFunc(route, ctrl(s.seen(s.notOnLocalPlane), jamsocketUnauthorized))
 	}

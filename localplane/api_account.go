@@ -3,6 +3,7 @@ package localplane
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"time"
 
@@ -26,7 +27,6 @@ var serviceRoutes = []string{
 	"GET /v2/service/{account}/{service}",
 	"GET /v2/account/{account}/services",
 	"GET /v2/service/{account}/{service}/images",
-	"GET /service/{account}/{service}/image-name",
 	"POST /v2/service/{account}/{service}/update",
 	"POST /v2/service/{account}/{service}/{environment}/update",
 }
@@ -35,6 +35,32 @@ var serviceRoutes = []string{
 func (s *Server) notOnLocalPlane(w http.ResponseWriter, r *http.Request) {
 	jamsocketError(w, http.StatusNotImplemented, codeNotAvailable,
 		"services and images are managed by Jamsocket; the local plane runs the command it was started with")
+}
+
+// imageNameRoute is the endpoint that names a service's image repository.
+const imageNameRoute = "GET /service/{account}/{service}/image-name"
+
+// repositoryComponent is one path component of an image repository name,
+// as the distribution spec allows it.
+var repositoryComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+
+// jamsocketImageName answers the image-name endpoint with
+// Config.ImageRegistry/account/service, or 501 without a registry.
+func (s *Server) jamsocketImageName(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ImageRegistry == "" {
+		jamsocketError(w, http.StatusNotImplemented, codeNotAvailable,
+			"this local plane has no image registry (Config.ImageRegistry); services and images are managed by Jamsocket")
+		return
+	}
+	account, service := r.PathValue("account"), r.PathValue("service")
+	for _, name := range []string{account, service} {
+		if !repositoryComponent.MatchString(name) {
+			jamsocketError(w, http.StatusBadRequest, codeBadRequest,
+				"account and service must be lower-case letters, digits and . _ - separators to name an image repository")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, types.ImageNameResponse{ImageName: s.cfg.ImageRegistry + "/" + account + "/" + service})
 }
 
 // Bounds on what requests can make the plane keep.

@@ -125,7 +125,6 @@ func TestServicesNotAvailable(t *testing.T) {
 		{"GET", "/v2/service/acct/svc", ""},
 		{"GET", "/v2/account/acct/services", ""},
 		{"GET", "/v2/service/acct/svc/images", ""},
-		{"GET", "/service/acct/svc/image-name", ""},
 		{"POST", "/v2/service/acct/svc/update", `{"image_tag":"latest"}`},
 		{"POST", "/v2/service/acct/svc/staging/update", `{"image_tag":"latest"}`},
 	} {
@@ -147,4 +146,23 @@ func TestServicesNotAvailable(t *testing.T) {
 	code, resp, _ := p.do("GET", "/v2/backend/nosuchbackend0", nil, "Authorization", "Bearer tok")
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Equal(t, "NotFound", errorCode(t, resp))
+}
+
+func TestImageName(t *testing.T) {
+	p := startPlane(t, localplane.Config{Token: "tok", ImageRegistry: "127.0.0.1:5000"})
+	code, resp, _ := p.do("GET", "/service/acct/my-svc/image-name", nil, "Authorization", "Bearer tok")
+	require.Equal(t, http.StatusOK, code, string(resp))
+	assert.JSONEq(t, `{"imageName":"127.0.0.1:5000/acct/my-svc"}`, string(resp))
+
+	code, resp, _ = p.do("GET", "/service/acct/My_Svc/image-name", nil, "Authorization", "Bearer tok")
+	assert.Equal(t, http.StatusBadRequest, code, "not a repository name")
+	assert.Equal(t, "BadRequest", errorCode(t, resp))
+
+	code, _, _ = p.do("GET", "/service/acct/my-svc/image-name", nil)
+	assert.Equal(t, http.StatusUnauthorized, code)
+
+	none := startPlane(t, localplane.Config{})
+	code, resp, _ = none.do("GET", "/service/acct/my-svc/image-name", nil)
+	assert.Equal(t, http.StatusNotImplemented, code, "no registry configured")
+	assert.Equal(t, "NotAvailableOnLocalPlane", errorCode(t, resp))
 }

@@ -90,6 +90,12 @@ type Config struct {
 	// reports the first 64 accounts that requests on the Jamsocket surface
 	// have named (the local plane accepts any account).
 	Accounts []string
+	// ImageRegistry, if set, is the host[:port] of an image registry that
+	// GET /service/{account}/{service}/image-name points at, answering
+	// {"imageName": "ImageRegistry/account/service"}, so that `jamsocket
+	// push` can be tried against a local registry. Unset, that endpoint
+	// answers 501 like the other service endpoints.
+	ImageRegistry string
 
 	// Logger receives the plane's own log records. Default: discard.
 	// Tokens and secrets are never logged.

@@ -51,6 +51,15 @@ type ImageList struct {
 	Images []Image `json:"images"`
 }
 
+// ImageNameResponse is the body of GET
+// /service/{account}/{service}/image-name (no /v2; camelCase, unlike the
+// rest of the API).
+type ImageNameResponse struct {
+	// ImageName is the registry repository to push the service's images
+	// to, without a tag.
+	ImageName string `json:"imageName"`
+}
+
 // CreateServiceRequest is the body of POST /v2/account/{account}/service.
 type CreateServiceRequest struct {
 	Name string `json:"name"`

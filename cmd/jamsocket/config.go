@@ -63,6 +63,7 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 		return nil, err
 	}
 	cfg.Token, cfg.Account = creds.token, creds.account
+	a.creds = creds
 	var missing []string
 	if n.account && cfg.Account == "" {
 		missing = append(missing, "an account ($"+jamsocket.EnvAccount+", --account or jamsocket login)")

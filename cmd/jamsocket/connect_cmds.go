@@ -35,7 +35,7 @@ The official CLI's form of this command is "service connect SERVICE".`,
 		},
 	}
 	f := cmd.Flags()
-	cf.addCommon(f)
+	cf.addCommon(f, false)
 	f.StringVar(&cf.lifetime, "lifetime", "", "lifetime limit, in seconds or as a duration (90, 1h)")
 	f.StringVar(&cf.idle, "idle", "", "idle limit, in seconds or as a duration (300, 5m)")
 	f.BoolVar(&cf.noSpawn, "no-spawn", false, "only connect to the backend holding --key; never spawn")
@@ -66,12 +66,7 @@ Our shorter form of this command is "spawn", which takes the service from
 		},
 	}
 	f := cmd.Flags()
-	cf.addCommon(f)
-	for _, short := range []struct{ name, char string }{
-		{"key", "k"}, {"tag", "t"}, {"cluster", "c"}, {"env", "e"}, {"user", "u"}, {"auth", "a"},
-	} {
-		f.Lookup(short.name).Shorthand = short.char
-	}
+	cf.addCommon(f, true)
 	f.StringVarP(&cf.idle, "max-idle-seconds", "i", "", "seconds without connections before the backend stops (a duration also works)")
 	f.StringVarP(&cf.lifetime, "lifetime-limit-seconds", "l", "", "seconds the backend may run at most (a duration also works)")
 	f.BoolVar(&cf.spawn, "spawn", true, "spawn a backend if none holds --key (--no-spawn: never spawn)")
@@ -96,14 +91,20 @@ type connectFlags struct {
 }
 
 // addCommon registers the flags every connect command has, under the
-// official CLI's long names.
-func (cf *connectFlags) addCommon(f *pflag.FlagSet) {
-	f.StringVar(&cf.key, "key", "", "key: connect to the backend holding it, or spawn one that holds it")
-	f.StringVar(&cf.tag, "tag", "", "image tag or digest to spawn")
-	f.StringVar(&cf.cluster, "cluster", "", "cluster to spawn the backend in (accounts with several clusters)")
-	f.StringArrayVar(&cf.env, "env", nil, "environment variable KEY=VALUE for the backend (repeatable)")
-	f.StringVar(&cf.user, "user", "", "user identity bound to the connection token")
-	f.StringVar(&cf.auth, "auth", "", "JSON object bound to the connection token")
+// official CLI's long names, and with its one-letter forms if official.
+func (cf *connectFlags) addCommon(f *pflag.FlagSet, official bool) {
+	short := func(c string) string {
+		if official {
+			return c
+		}
+		return ""
+	}
+	f.StringVarP(&cf.key, "key", short("k"), "", "key: connect to the backend holding it, or spawn one that holds it")
+	f.StringVarP(&cf.tag, "tag", short("t"), "", "image tag or digest to spawn")
+	f.StringVarP(&cf.cluster, "cluster", short("c"), "", "cluster to spawn the backend in (accounts with several clusters)")
+	f.StringArrayVarP(&cf.env, "env", short("e"), nil, "environment variable KEY=VALUE for the backend (repeatable)")
+	f.StringVarP(&cf.user, "user", short("u"), "", "user identity bound to the connection token")
+	f.StringVarP(&cf.auth, "auth", short("a"), "", "JSON object bound to the connection token")
 	f.BoolVar(&cf.wait, "wait", false, "wait until the backend is ready, showing each status")
 	f.DurationVar(&cf.timeout, "timeout", 0, "give up after this long (0: no limit)")
 }

@@ -18,14 +18,19 @@ import (
 // that log one line when they start.
 func startLocalPlane(t *testing.T, token string) *localplane.Server {
 	t.Helper()
-	srv, err := localplane.New(localplane.Config{
-		APIAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", Token: token,
-		StartupTimeout: 20 * time.Second, GracePeriod: 5 * time.Second,
-		Handler: func(b localplane.Backend) http.Handler {
-			fmt.Fprintf(b.Output, "hello from %s\n", b.ID)
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
-		},
-	})
+	return startLocalPlaneWith(t, localplane.Config{Token: token})
+}
+
+// startLocalPlaneWith is startLocalPlane with more configuration.
+func startLocalPlaneWith(t *testing.T, cfg localplane.Config) *localplane.Server {
+	t.Helper()
+	cfg.APIAddr, cfg.ProxyAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.StartupTimeout, cfg.GracePeriod = 20*time.Second, 5*time.Second
+	cfg.Handler = func(b localplane.Backend) http.Handler {
+		fmt.Fprintf(b.Output, "hello from %s\n", b.ID)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	}
+	srv, err := localplane.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { assert.NoError(t, srv.Close()) })

@@ -82,6 +82,8 @@ type app struct {
 	started bool
 	// token is the token in use, kept to scrub it from any error line.
 	token string
+	// creds are the credentials the last client was made with.
+	creds credentials
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -128,7 +130,7 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 
 	root.AddCommand(
 		// The official CLI's commands and its top-level aliases.
-		a.loginCommand(), a.logoutCommand(), a.backendCommand(), a.serviceCommand(),
+		a.loginCommand(), a.logoutCommand(), a.pushCommand(), a.backendCommand(), a.serviceCommand(),
 		a.connectCommand(), a.logsAliasCommand(), a.imagesAliasCommand(),
 		// Ours (terminate is both).
 		a.spawnCommand(), a.statusCommand(), a.waitCommand(), a.terminateCommand(), a.authCommand(),
