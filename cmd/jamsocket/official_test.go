@@ -112,7 +112,7 @@ func TestOfficialFormsJSON(t *testing.T) {
 	b := decode[jamsocket.ConnectResponse](t, run("spawn", "--service", "svc", "--json"))
 
 	info := decode[jamsocket.BackendInfo](t, run("backend", "info", ready.BackendID, "--json"))
-	assert.Equal(t, "staging", info.EnvironmentName, "SERVICE/ENVIRONMENT")
+	assert.Equal(t, "staging", string(info.EnvironmentName), "SERVICE/ENVIRONMENT")
 	list := decode[[]jamsocket.BackendSummary](t, run("backend", "list", "--json"))
 	assert.Len(t, list, 3)
 
