@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -134,9 +135,16 @@ func planeNotFound(w http.ResponseWriter, r *http.Request) {
 // errTooLarge marks a body over maxBodyBytes.
 var errTooLarge = errors.New("request body too large")
 
-// readBody reads a request body of at most maxBodyBytes.
+// readBody reads a request body of at most maxBodyBytes, within the
+// deadline the browser guard set.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err == nil {
+		// The server's background read, which notices a client that goes
+		// away, must not time out a long answer. (After an error the
+		// deadline stays, and the connection ends.)
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, errTooLarge

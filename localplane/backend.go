@@ -63,6 +63,10 @@ type BackendSummary struct {
 	// Image is the image a container backend runs (empty for other
 	// backends and before the start).
 	Image string
+	// ExitCode is how a terminated backend's process ended: its exit code,
+	// or 128+signal when a signal killed it (137: SIGKILL). Nil before it
+	// has ended, or when it never started.
+	ExitCode *int
 	// Terminated is true once the backend has terminated; its status stays
 	// readable until it is forgotten.
 	Terminated bool
@@ -256,6 +260,10 @@ func (b *backend) summary() BackendSummary {
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
 		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid, Image: b.image,
 		Terminated: last.Status == types.StatusTerminated,
+	}
+	if last.exitCode != nil {
+		code := *last.exitCode
+		sum.ExitCode = &code
 	}
 	for i := len(b.history) - 1; i >= 0 && sum.TerminationReason == ""; i-- {
 		sum.TerminationReason = b.history[i].TerminationReason

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -58,6 +59,8 @@ func (s *Server) browserGuard(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// The body must arrive in time (readBody clears the deadline).
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.timeouts.apiBody))
 			if origin != "" && s.cfg.Token == "" && !s.originAllowed(origin) {
 				deny(w, r, http.StatusForbidden, "CrossOriginRefused", "cross-origin request from "+quoteForLog(origin)+" refused; allow it with --allow-origin or set a token")
 				return

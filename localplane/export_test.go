@@ -4,3 +4,8 @@ import "time"
 
 // SetKeepAlive shortens the SSE keep-alive interval for tests.
 func SetKeepAlive(s *Server, d time.Duration) { s.keepAlive = d }
+
+// SetTimeouts shortens the connection timeouts for tests; call before Start.
+func SetTimeouts(s *Server, header, idle, apiBody, proxyBodyIdle time.Duration) {
+	s.timeouts = timeouts{header: header, idle: idle, apiBody: apiBody, proxyBodyIdle: proxyBodyIdle}
+}

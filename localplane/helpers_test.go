@@ -31,8 +31,9 @@ func processCommand() []string { return []string{os.Args[0], backendArg} }
 func handlerBackends(b localplane.Backend) http.Handler { return echoHandler(b.Env) }
 
 // startPlane starts a local plane on free ports, closed when the test ends.
-// Without a Command or Handler it runs handler backends.
-func startPlane(t *testing.T, cfg localplane.Config) *plane {
+// Without a Command or Handler it runs handler backends. setup runs before
+// Start.
+func startPlane(t *testing.T, cfg localplane.Config, setup ...func(*localplane.Server)) *plane {
 	t.Helper()
 	cfg.APIAddr, cfg.ProxyAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if cfg.Command == nil && cfg.Handler == nil && cfg.Container == nil {
@@ -47,6 +48,9 @@ func startPlane(t *testing.T, cfg localplane.Config) *plane {
 	srv, err := localplane.New(cfg)
 	require.NoError(t, err)
 	localplane.SetKeepAlive(srv, 50*time.Millisecond)
+	for _, f := range setup {
+		f(srv)
+	}
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { require.NoError(t, srv.Close()) })
 	return &plane{Server: srv, t: t}

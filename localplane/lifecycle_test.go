@@ -142,6 +142,10 @@ func TestCrashFreesKeyAndToken(t *testing.T) {
 	assert.Equal(t, "ready", last["last_status"])
 	assert.NotContains(t, last, "exit_error")
 	assert.Equal(t, "crashy", info.Key)
+	sum, ok := p.Backend(res.BackendID)
+	require.True(t, ok)
+	require.NotNil(t, sum.ExitCode, "the summary says how it ended")
+	assert.Equal(t, 3, *sum.ExitCode)
 
 	again := p.connect(map[string]any{"key": "crashy"})
 	assert.True(t, again.Spawned, "the key is free again")

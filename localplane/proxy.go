@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -82,6 +83,9 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Header.Set(hdrBackend, b.id)
 	out.Header.Set(hdrPath, escaped)
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = &idleBody{ReadCloser: out.Body, rc: http.NewResponseController(w), idle: s.timeouts.proxyBodyIdle}
+	}
 	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
 }
 
@@ -106,6 +110,27 @@ func isVerifiedHeader(name string) bool {
 		}
 	}
 	return true
+}
+
+// idleBody is a proxied request body that must keep flowing: each read
+// gets proxyBodyIdle, so a client that stalls (a slow-loris upload) loses
+// its connection while an upload that flows may take as long as it needs.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		// Done: the server's background read must not time out a long
+		// answer. (After an error the deadline stays, and the connection
+		// ends.)
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // hijackTracker registers the client connection of a protocol switch

@@ -27,7 +27,8 @@ type Server struct {
 	runner      runner
 	probeClient *http.Client
 	keepAlive   time.Duration // SSE keep-alive interval
-	proxyLog    *log.Logger   // the backends' ReverseProxy errors, into cfg.Logger
+	timeouts    timeouts
+	proxyLog    *log.Logger // the backends' ReverseProxy errors, into cfg.Logger
 
 	mu       sync.Mutex
 	started  bool
@@ -65,6 +66,30 @@ type grant struct {
 // keepAliveInterval is how often SSE streams send a keep-alive comment.
 const keepAliveInterval = 15 * time.Second
 
+// timeouts are the connection timeouts of both listeners.
+type timeouts struct {
+	header time.Duration // to send the request line and headers
+	idle   time.Duration // an idle keep-alive connection is closed
+	// apiBody bounds reading an API request's body (at most 1 MiB).
+	apiBody time.Duration
+	// proxyBodyIdle bounds the pause between two reads of a proxied
+	// request's body; the body itself may stream for as long as it flows.
+	proxyBodyIdle time.Duration
+}
+
+var defaultTimeouts = timeouts{header: 10 * time.Second, idle: 60 * time.Second, apiBody: 20 * time.Second, proxyBodyIdle: 30 * time.Second}
+
+// exposure says what a listener reachable from the network exposes.
+func exposure(listener string, withToken bool) string {
+	switch {
+	case listener == "proxy":
+		return "reach every backend whose connection URL they know"
+	case withToken:
+		return "read backend status and, with the token, spawn and terminate backends"
+	}
+	return "spawn and terminate backends (no token is set)"
+}
+
 // New returns a server for cfg, not yet listening; call Start or
 // ListenAndServe.
 func New(cfg Config) (*Server, error) {
@@ -76,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		keepAlive: keepAliveInterval,
+		timeouts:  defaultTimeouts,
 		proxyLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		probeClient: &http.Client{
 			Timeout:   2 * time.Second,
@@ -134,8 +160,26 @@ func (s *Server) Start() error {
 	// What net/http reports (panics, accept errors) goes to Config.Logger,
 	// not to the process's standard logger.
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	// No ReadTimeout or WriteTimeout: they would cut event streams and
+	// WebSockets. Bodies get their own read deadlines (readBody,
+	// proxyBody).
+	t := s.timeouts
+	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: t.header, IdleTimeout: t.idle, ErrorLog: errLog}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: t.header, IdleTimeout: t.idle, ErrorLog: errLog}
+	for _, l := range []struct {
+		name string
+		ln   net.Listener
+	}{{"API", apiLn}, {"proxy", proxyLn}} {
+		if ip := l.ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			where := "on " + ip.String()
+			if ip.IsUnspecified() {
+				where = "on every network interface"
+			}
+			s.log.Warn("the "+l.name+" listens "+where+", not only on loopback: anyone who can reach this machine on port "+
+				strconv.Itoa(l.ln.Addr().(*net.TCPAddr).Port)+" can "+exposure(l.name, s.cfg.Token != ""),
+				"addr", l.ln.Addr().String())
+		}
+	}
 	for _, srv := range []struct {
 		s  *http.Server
 		ln net.Listener

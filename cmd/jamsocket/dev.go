@@ -64,7 +64,14 @@ their children are killed with it.
 Backends get a clean environment: PORT, SESSION_BACKEND_ID and the rest of
 what a Plane drone sets, the spawn's env, and only PATH, HOME, USER, SHELL,
 TERM, TZ, TMPDIR, LANG, LC_* and Go's runtime variables from the dev
-server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
+server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.
+
+By default (no token, like the official dev server) the API answers only
+requests for a loopback host name or an IP address (--allow-host adds
+names), and refuses a state change (connect, terminate) from a web page of
+another site: pages from loopback origins and --allow-origin ones only.
+With a token (--token-file F, $JAMSOCKET_DEV_TOKEN or --token T) the
+control routes need it and any origin that has it may use them.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			argv, err := devBackendCommand(o.command, cmd.Flags().Changed("cmd"), args)
@@ -73,6 +80,9 @@ server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
 			}
 			if o.idle < 0 {
 				return usage("--idle must not be negative")
+			}
+			if o.token, err = a.devToken(o.token); err != nil {
+				return err
 			}
 			return a.runDev(o, argv)
 		},
@@ -85,7 +95,7 @@ server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
 	f.StringVar(&o.apiAddr, "api-addr", localplane.DefaultAPIAddr, "where the API listens (port 0 picks a free port)")
 	f.StringVar(&o.proxyAddr, "proxy-addr", localplane.DefaultProxyAddr, "where the proxy that connection URLs point at listens")
 	f.StringVar(&o.dir, "dir", "", "working directory of the backend command (default the current one)")
-	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server)")
+	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server; visible in ps: prefer --token-file or $"+envDevToken+")")
 	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
 	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
 	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
@@ -95,6 +105,22 @@ server's own environment (never JAMSOCKET_TOKEN); --env-pass NAME adds one.`,
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
 	return cmd
+}
+
+// envDevToken names the variable that holds the dev server's token.
+const envDevToken = "JAMSOCKET_DEV_TOKEN"
+
+// devToken is the token the dev server requires: --token, else the
+// --token-file's, else $JAMSOCKET_DEV_TOKEN, else none. The hosted API's
+// $JAMSOCKET_TOKEN is never used.
+func (a *app) devToken(flag string) (string, error) {
+	switch {
+	case flag != "":
+		return flag, nil
+	case a.tokenFile != "":
+		return readTokenFile(a.tokenFile)
+	}
+	return strings.TrimSpace(a.getenv(envDevToken)), nil
 }
 
 // devBackendCommand is the backend's argv, from --cmd or from the
@@ -282,7 +308,7 @@ func devBanner(apiURL, proxyURL string, argv []string, withToken bool) devInfo {
 		info.Env[jamsocket.EnvService] = "-"
 		how = fmt.Sprintf("%s=%s %s=- %s=-", jamsocket.EnvAPIURL, apiURL, jamsocket.EnvAccount, jamsocket.EnvService)
 		if withToken {
-			how += " " + jamsocket.EnvToken + "=<the --token>"
+			how += " " + jamsocket.EnvToken + "=<the dev server's token>"
 		}
 	default:
 		info.Env[jamsocket.EnvDev] = "true"
@@ -329,6 +355,12 @@ type devView interface {
 	stopping()
 	// stopped runs after the plane is closed.
 	stopped(backends int)
+}
+
+// outputLine is a backend's output line as the plain log and the table view
+// show it: prefixed, with control characters other than colours visible.
+func outputLine(backendID, stream, line string) string {
+	return outputPrefix(visible(backendID, false), stream) + " " + visible(line, true)
 }
 
 // outputPrefix is how a backend's output line starts: "[id]" for stdout,

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -84,7 +85,10 @@ type devRun struct {
 }
 
 // startDev runs `jamsocket dev` on free ports with more args.
-func startDev(t *testing.T, more ...string) *devRun {
+func startDev(t *testing.T, more ...string) *devRun { return startDevEnv(t, nil, more...) }
+
+// startDevEnv is startDev with the environment env.
+func startDevEnv(t *testing.T, env map[string]string, more ...string) *devRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	d := &devRun{t: t, cancel: cancel, lines: make(chan string, 1024), done: make(chan int, 1)}
@@ -99,7 +103,7 @@ func startDev(t *testing.T, more ...string) *devRun {
 	}()
 	args := append([]string{"dev", "--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0"}, more...)
 	go func() {
-		code := run(ctx, args, pw, &d.stderr, func(string) string { return "" })
+		code := run(ctx, args, pw, &d.stderr, func(k string) string { return env[k] })
 		pw.Close()
 		d.done <- code
 	}()
@@ -407,5 +411,48 @@ func TestDevBanner(t *testing.T) {
 	info = devBanner("http://127.0.0.1:8081", "http://127.0.0.1:9090", []string{"./b"}, true)
 	assert.Equal(t, "http://127.0.0.1:8081", info.Env["JAMSOCKET_API_URL"])
 	assert.NotContains(t, info.Env, "JAMSOCKET_DEV")
-	assert.Contains(t, info.Lines[3], "JAMSOCKET_TOKEN=<the --token>")
+	assert.Contains(t, info.Lines[3], "JAMSOCKET_TOKEN=<the dev server's token>")
+}
+
+// The dev server's token comes from --token-file or $JAMSOCKET_DEV_TOKEN,
+// so that it need not be on the command line; never from $JAMSOCKET_TOKEN.
+func TestDevToken(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte("from-file\n"), 0o600))
+	for name, tc := range map[string]struct {
+		env   map[string]string
+		args  []string
+		token string
+	}{
+		"file":        {env: map[string]string{envDevToken: "from-env"}, args: []string{"--token-file", file}, token: "from-file"},
+		"environment": {env: map[string]string{envDevToken: "from-env", "JAMSOCKET_TOKEN": "hosted"}, token: "from-env"},
+		"none":        {env: map[string]string{"JAMSOCKET_TOKEN": "hosted"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := append(tc.args, "--json", "--", os.Args[0], devBackendArg)
+			d := startDevEnv(t, tc.env, args...)
+			var listening devEvent
+			require.NoError(t, json.Unmarshal([]byte(d.wait(`^.*"type":"listening".*$`)[0]), &listening))
+			connect := func(token string) int {
+				req, err := http.NewRequest(http.MethodPost, listening.APIURL+"/v2/service/-/-/connect", strings.NewReader("{}"))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if tc.token == "" {
+				assert.Equal(t, http.StatusOK, connect(""), "no token: open, like the official dev server")
+			} else {
+				assert.Equal(t, http.StatusUnauthorized, connect(""))
+				assert.Equal(t, http.StatusUnauthorized, connect("hosted"))
+				assert.Equal(t, http.StatusOK, connect(tc.token))
+			}
+			http.DefaultClient.CloseIdleConnections()
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -36,9 +37,9 @@ func (v *plainView) started(info devInfo, _ *localplane.Server) {
 	v.println(strings.Join(info.Lines, "\n"))
 }
 
-func (v *plainView) output(id, stream, line string) { v.println(outputPrefix(id, stream) + " " + line) }
+func (v *plainView) output(id, stream, line string) { v.println(outputLine(id, stream, line)) }
 
-func (v *plainView) plane(line string) { v.println("[plane] " + line) }
+func (v *plainView) plane(line string) { v.println("[plane] " + visible(line, false)) }
 
 func (v *plainView) change(b localplane.BackendSummary) {
 	now := time.Now
@@ -60,21 +61,41 @@ func statusLine(t time.Time, b localplane.BackendSummary) string {
 	if b.Forgotten {
 		status = "forgotten"
 	}
-	line := t.Format(logTimeFormat) + " " + b.ID + " " + status + " " + b.Key
-	if b.Status.IsTerminal() && b.TerminationReason != "" {
-		line += " (" + string(b.TerminationReason) + ")"
+	line := t.Format(logTimeFormat) + " " + visible(b.ID, false) + " " + status + " " + visible(b.Key, false)
+	if end := endText(b); end != "" {
+		line += " (" + end + ")"
 	}
 	return line
 }
 
-// statusText is a backend's status, with the termination reason once it has
-// one.
+// statusText is a backend's status, with how it ended once it has.
 func statusText(b localplane.BackendSummary) string {
 	s := string(b.Status)
-	if b.Status.IsTerminal() && b.TerminationReason != "" {
-		s += " (" + string(b.TerminationReason) + ")"
+	if end := endText(b); end != "" {
+		s += " (" + end + ")"
 	}
 	return s
+}
+
+// endText is how a terminated backend ended: the termination reason, and
+// the exit code (with the signal's name when a signal killed it) unless it
+// exited with 0. Empty before the end.
+func endText(b localplane.BackendSummary) string {
+	if !b.Status.IsTerminal() {
+		return ""
+	}
+	var parts []string
+	if b.TerminationReason != "" {
+		parts = append(parts, string(b.TerminationReason))
+	}
+	if b.ExitCode != nil && *b.ExitCode != 0 {
+		exit := "exit " + strconv.Itoa(*b.ExitCode)
+		if sig := *b.ExitCode - 128; sig > 0 && sig < 65 {
+			exit += ", " + syscall.Signal(sig).String()
+		}
+		parts = append(parts, exit)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // jsonView prints one JSON object per line: the listening addresses, every
@@ -94,6 +115,7 @@ type devEvent struct {
 	Key               string    `json:"key,omitempty"`
 	TerminationReason string    `json:"termination_reason,omitempty"`
 	PID               int       `json:"pid,omitempty"`
+	ExitCode          *int      `json:"exit_code,omitempty"`
 	Stream            string    `json:"stream,omitempty"`
 	Line              string    `json:"line,omitempty"`
 	// The listening event's.
@@ -126,7 +148,7 @@ func (v *jsonView) plane(line string) { v.emit(devEvent{Type: "plane", Line: lin
 
 func (v *jsonView) change(b localplane.BackendSummary) {
 	e := devEvent{Type: "status", BackendID: b.ID, Status: string(b.Status), Key: b.Key,
-		TerminationReason: string(b.TerminationReason), PID: b.PID}
+		TerminationReason: string(b.TerminationReason), PID: b.PID, ExitCode: b.ExitCode}
 	if b.Forgotten {
 		e.Type = "forgotten"
 	}
@@ -226,10 +248,10 @@ func (v *tableView) redrawLocked(above string) {
 }
 
 func (v *tableView) output(id, stream, line string) {
-	v.print(outputPrefix(id, stream) + " " + line)
+	v.print(outputLine(id, stream, line))
 }
 
-func (v *tableView) plane(line string) { v.print("[plane] " + line) }
+func (v *tableView) plane(line string) { v.print("[plane] " + visible(line, false)) }
 
 func (v *tableView) change(localplane.BackendSummary) {
 	select {
@@ -298,11 +320,11 @@ func renderTable(rows []localplane.BackendSummary, now time.Time, width, maxLine
 	const maxKey = 40
 	cells := [][4]string{{"ID", "STATUS", "KEY", "AGE"}}
 	for _, r := range shown {
-		key := r.Key
+		key := visible(r.Key, false)
 		if utf8.RuneCountInString(key) > maxKey {
 			key = string([]rune(key)[:maxKey-1]) + "…"
 		}
-		cells = append(cells, [4]string{r.ID, statusText(r), key, formatAge(now.Sub(r.CreatedAt))})
+		cells = append(cells, [4]string{visible(r.ID, false), statusText(r), key, formatAge(now.Sub(r.CreatedAt))})
 	}
 	var widths [4]int
 	for _, c := range cells {
