@@ -60,7 +60,9 @@ func TestDevShowsAbnormalEnd(t *testing.T) {
 	for want, b := range map[string]localplane.BackendSummary{
 		"terminated (exit 3)":                       {ExitCode: code(3)},
 		"terminated (exit 139, segmentation fault)": {ExitCode: code(139)},
-		"terminated (external, exit 137, killed)":   {ExitCode: code(137), TerminationReason: types.ReasonExternal},
+		"terminated (external)":                     {ExitCode: code(137), TerminationReason: types.ReasonExternal},
+		"terminated (exit 137, killed)":             {ExitCode: code(137)},
+		"terminated (swept, exit 2)":                {ExitCode: code(2), TerminationReason: types.ReasonSwept},
 		"terminated (swept)":                        {ExitCode: code(0), TerminationReason: types.ReasonSwept},
 		"terminated (internalerror)":                {TerminationReason: types.ReasonInternalError},
 	} {

@@ -78,8 +78,9 @@ func statusText(b localplane.BackendSummary) string {
 }
 
 // endText is how a terminated backend ended: the termination reason, and
-// the exit code (with the signal's name when a signal killed it) unless it
-// exited with 0. Empty before the end.
+// for an abnormal end the exit code (with the signal's name when a signal
+// killed it): one that is not 0 and not what the plane's own SIGTERM or
+// SIGKILL of a termination gives. Empty before the end.
 func endText(b localplane.BackendSummary) string {
 	if !b.Status.IsTerminal() {
 		return ""
@@ -88,7 +89,8 @@ func endText(b localplane.BackendSummary) string {
 	if b.TerminationReason != "" {
 		parts = append(parts, string(b.TerminationReason))
 	}
-	if b.ExitCode != nil && *b.ExitCode != 0 {
+	const sigterm, sigkill = 128 + 15, 128 + 9
+	if c := b.ExitCode; c != nil && *c != 0 && (b.TerminationReason == "" || (*c != sigterm && *c != sigkill)) {
 		exit := "exit " + strconv.Itoa(*b.ExitCode)
 		if sig := *b.ExitCode - 128; sig > 0 && sig < 65 {
 			exit += ", " + syscall.Signal(sig).String()
