@@ -164,7 +164,10 @@ const MaxTerminateAllRounds = 100
 // remain, so TerminateAll repeats the same request until is_complete, at
 // most MaxTerminateAllRounds times, summing backend_count and
 // terminated_count over the rounds. If the bound is reached the result has
-// IsComplete false and the error is nil: call again to go on. A DryRun
+// IsComplete false and the error is nil: call again to go on. If a round
+// fails, TerminateAll returns the sums of the rounds before it together
+// with the error (never a nil result beside an error from the server), so
+// that a caller knows how much was already done. A DryRun
 // makes one request only, since it changes nothing that a repeat would see.
 // Each round is retried like a read: terminating what is already
 // terminated changes nothing. Mass termination may cause mass re-spawns by
@@ -187,10 +190,10 @@ func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (*Te
 		}
 		err := c.do(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, class: retry.Idempotent}, &round)
 		if err != nil {
-			return nil, fmt.Errorf("%w (after %d round(s), %d terminated)", err, result.Rounds, result.TerminatedCount)
+			return result, fmt.Errorf("%w (after %d round(s), %d terminated)", err, result.Rounds, result.TerminatedCount)
 		}
 		if round.IsComplete == nil {
-			return nil, invalid(http.MethodPost, path, "no is_complete")
+			return result, invalid(http.MethodPost, path, "no is_complete")
 		}
 		result.Rounds++
 		result.BackendCount += round.BackendCount

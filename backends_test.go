@@ -369,9 +369,11 @@ func TestTerminateAllErrorMidway(t *testing.T) {
 	mock.RegisterResponder(http.MethodPost, testAPI+"/service/acct/svc/terminate-backends",
 		jsonResponder(t, http.StatusOK, `{"backend_count":5,"terminated_count":3,"is_complete":false}`).Once().
 			Then(jsonResponder(t, http.StatusForbidden, `{"error":{"message":"no","code":"Forbidden"}}`)))
-	_, err := c.TerminateAll(t.Context(), jamsocket.TerminateAllRequest{})
+	res, err := c.TerminateAll(t.Context(), jamsocket.TerminateAllRequest{})
 	require.ErrorIs(t, err, jamsocket.ErrUnauthorized)
 	assert.Contains(t, err.Error(), "after 1 round(s), 3 terminated")
+	assert.Equal(t, &jamsocket.TerminateAllResult{BackendCount: 5, TerminatedCount: 3, Rounds: 1}, res,
+		"the counts of the rounds done come with the error")
 }
 
 func TestTerminateAllRetriedAfter503(t *testing.T) {

@@ -128,8 +128,8 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 // newClient builds a Client for either kind of server.
 func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error) {
 	o := options{
-		retry:         DefaultRetryPolicy,
-		stream:        DefaultStreamPolicy,
+		retry:         DefaultRetryPolicy(),
+		stream:        DefaultStreamPolicy(),
 		userAgent:     "jamsocket-go/" + Version,
 		logger:        slog.New(slog.DiscardHandler),
 		maxBodyBytes:  10 << 20,
@@ -141,9 +141,7 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.stream.IdleTimeout <= 0 {
-		o.stream.IdleTimeout = DefaultStreamPolicy.IdleTimeout
-	}
+	o.retry, o.stream = o.retry.resolved(), o.stream.resolved()
 	base, err := parseBaseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -170,7 +168,7 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	retryClient.Timeout = 0
 	c.http = &retryablehttp.Client{
 		HTTPClient:     &retryClient,
-		RetryMax:       max(o.retry.MaxRetries, 0),
+		RetryMax:       o.retry.MaxRetries,
 		RetryWaitMin:   o.retry.MinWait,
 		RetryWaitMax:   o.retry.MaxWait,
 		CheckRetry:     c.checkRetry,
@@ -516,18 +514,4 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt i
 	}
 	c.logger.LogAttrs(req.Context(), slog.LevelDebug, "jamsocket: retrying",
 		slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.Int("attempt", attempt))
-}
-
-// errIsStatus reports whether err is an *APIError with one of the codes.
-func errIsStatus(err error, codes ...int) bool {
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	for _, code := range codes {
-		if apiErr.StatusCode == code {
-			return true
-		}
-	}
-	return false
 }

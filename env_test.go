@@ -121,3 +121,30 @@ func TestFromEnv(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+func TestParseEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	t.Run("plane and dev together is an error naming both", func(t *testing.T) {
+		_, err := ParseEnv(env(map[string]string{EnvPlaneURL: "http://127.0.0.1:1", EnvPlaneImage: "x", EnvDev: "true"}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), EnvPlaneURL)
+		assert.Contains(t, err.Error(), EnvDev)
+	})
+	t.Run("plane with dev false is plane", func(t *testing.T) {
+		e, err := ParseEnv(env(map[string]string{EnvPlaneURL: "http://127.0.0.1:1", EnvPlaneImage: "x", EnvDev: "false"}))
+		require.NoError(t, err)
+		require.NotNil(t, e.Plane)
+		assert.Equal(t, "x", e.Plane.Executable.Image)
+	})
+	t.Run("missing hosted variables are not ParseEnv's error", func(t *testing.T) {
+		e, err := ParseEnv(env(map[string]string{EnvAccount: "acme", EnvAPIURL: "https://api.example"}))
+		require.NoError(t, err)
+		assert.Equal(t, Config{Account: "acme", APIURL: "https://api.example"}, e.Config)
+		assert.Nil(t, e.Plane)
+	})
+	t.Run("dev ignores the API URL", func(t *testing.T) {
+		e, err := ParseEnv(env(map[string]string{EnvDev: "1", EnvDevPort: "9000", EnvAPIURL: "https://api.example"}))
+		require.NoError(t, err)
+		assert.Equal(t, Config{Dev: true, DevPort: 9000}, e.Config)
+	})
+}

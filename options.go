@@ -22,41 +22,104 @@ type options struct {
 
 // RetryPolicy bounds how requests are repeated after a failure that may be
 // temporary. Which failures qualify depends on the request: see the package
-// documentation.
+// documentation. A zero field means its default (DefaultRetryPolicy), except
+// MaxRetries, whose zero means "never retry".
 type RetryPolicy struct {
-	// MaxRetries is how many times a request may be repeated; 0 = never.
+	// MaxRetries is how many times a request may be repeated; 0 (or
+	// negative) = never.
 	MaxRetries int
 	// MinWait is the first backoff; each further one doubles, with jitter.
+	// Zero means the default; a negative MinWait retries at once (a
+	// Retry-After is still honoured, up to MaxWait).
 	MinWait time.Duration
 	// MaxWait caps every wait, including one asked for by Retry-After.
+	// Zero means the default; a negative MaxWait never waits at all.
 	MaxWait time.Duration
 }
 
-// DefaultRetryPolicy is the policy of a Client made without WithRetry.
-var DefaultRetryPolicy = RetryPolicy{MaxRetries: 4, MinWait: 200 * time.Millisecond, MaxWait: 10 * time.Second}
+// DefaultRetryPolicy returns the policy of a Client made without WithRetry:
+// 4 retries, waits from 200ms up to 10s.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 4, MinWait: 200 * time.Millisecond, MaxWait: 10 * time.Second}
+}
+
+// resolved fills the zero fields with the defaults and turns the negative
+// ones into what they mean.
+func (p RetryPolicy) resolved() RetryPolicy {
+	d := DefaultRetryPolicy()
+	p.MaxRetries = max(p.MaxRetries, 0)
+	p.MinWait, p.MaxWait = resolveWaits(p.MinWait, p.MaxWait, d.MinWait, d.MaxWait)
+	return p
+}
 
 // StreamPolicy governs the long-lived streams (StatusStream and the like).
+// A zero field means its default (DefaultStreamPolicy).
 type StreamPolicy struct {
-	// IdleTimeout is how long a stream may send nothing at all, not even a
-	// keep-alive, before it is treated as dropped and reconnected. Zero
-	// means DefaultStreamPolicy's; there is always an idle timeout, since a
+	// IdleTimeout is how long a connection may send nothing at all, not
+	// even a keep-alive, before it is closed and a new one opened. Zero or
+	// negative means the default: there is always an idle timeout, since a
 	// half-open connection would otherwise hang the stream for good.
 	IdleTimeout time.Duration
-	// MaxReconnects is how many reconnects in a row may fail to deliver
-	// anything new before the stream gives up with a *StreamError. Any new
-	// event resets the count and the backoff.
+	// MaxReconnects is how many failed connections in a row (a dial error,
+	// a non-2xx answer, an end before any byte) are followed by another
+	// try before the stream gives up with a *StreamError. A connection
+	// that answered 200 and then idled or ended cleanly is not a failure,
+	// however long it was quiet. Zero means the default; a negative value
+	// gives up at the first failed connection.
 	MaxReconnects int
 	// MinWait and MaxWait bound the jittered exponential wait between
-	// reconnects.
+	// connections, which grows while they bring nothing new. Zero means
+	// the default; a negative MinWait reconnects at once, a negative
+	// MaxWait never waits at all. A Retry-After on a refusal is honoured,
+	// up to MaxWait.
 	MinWait, MaxWait time.Duration
 }
 
-// DefaultStreamPolicy is the policy of a Client made without WithStreamPolicy.
-var DefaultStreamPolicy = StreamPolicy{
-	IdleTimeout:   60 * time.Second,
-	MaxReconnects: 5,
-	MinWait:       250 * time.Millisecond,
-	MaxWait:       5 * time.Second,
+// DefaultStreamPolicy returns the policy of a Client made without
+// WithStreamPolicy: a 60s idle timeout, 5 failed reconnects, waits from
+// 250ms up to 5s.
+func DefaultStreamPolicy() StreamPolicy {
+	return StreamPolicy{
+		IdleTimeout:   60 * time.Second,
+		MaxReconnects: 5,
+		MinWait:       250 * time.Millisecond,
+		MaxWait:       5 * time.Second,
+	}
+}
+
+// resolved fills the zero fields with the defaults and turns the negative
+// ones into what they mean.
+func (p StreamPolicy) resolved() StreamPolicy {
+	d := DefaultStreamPolicy()
+	if p.IdleTimeout <= 0 {
+		p.IdleTimeout = d.IdleTimeout
+	}
+	switch {
+	case p.MaxReconnects == 0:
+		p.MaxReconnects = d.MaxReconnects
+	case p.MaxReconnects < 0:
+		p.MaxReconnects = 0
+	}
+	p.MinWait, p.MaxWait = resolveWaits(p.MinWait, p.MaxWait, d.MinWait, d.MaxWait)
+	return p
+}
+
+// resolveWaits applies the rule both policies share: zero is the default,
+// a negative MinWait is no backoff, a negative MaxWait is no wait at all.
+func resolveWaits(minWait, maxWait, defMin, defMax time.Duration) (time.Duration, time.Duration) {
+	switch {
+	case maxWait < 0:
+		return 0, 0
+	case maxWait == 0:
+		maxWait = defMax
+	}
+	switch {
+	case minWait < 0:
+		minWait = 0
+	case minWait == 0:
+		minWait = min(defMin, maxWait)
+	}
+	return min(minWait, maxWait), maxWait
 }
 
 // WithHTTPClient sends requests through hc instead of the Client's own pooled
@@ -73,12 +136,13 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
 
-// WithRetry replaces DefaultRetryPolicy.
+// WithRetry replaces DefaultRetryPolicy(); zero fields keep their defaults.
 func WithRetry(p RetryPolicy) Option {
 	return func(o *options) { o.retry = p }
 }
 
-// WithStreamPolicy replaces DefaultStreamPolicy.
+// WithStreamPolicy replaces DefaultStreamPolicy(); zero fields keep their
+// defaults.
 func WithStreamPolicy(p StreamPolicy) Option {
 	return func(o *options) { o.stream = p }
 }

@@ -87,14 +87,16 @@ const (
 // PlaneConfigFromEnv reads a PlaneConfig from JAMSOCKET_PLANE_URL and
 // JAMSOCKET_PLANE_IMAGE (both required) and the optional
 // JAMSOCKET_PLANE_TOKEN, _CLUSTER, _POOL and _NAMESPACE.
-func PlaneConfigFromEnv() (PlaneConfig, error) {
+func PlaneConfigFromEnv() (PlaneConfig, error) { return planeConfigFromEnv(os.Getenv) }
+
+func planeConfigFromEnv(getenv func(string) string) (PlaneConfig, error) {
 	cfg := PlaneConfig{
-		ControllerURL: os.Getenv(EnvPlaneURL),
-		Token:         os.Getenv(EnvPlaneToken),
-		Executable:    PlaneExecutable{Image: os.Getenv(EnvPlaneImage)},
-		Cluster:       os.Getenv(EnvPlaneCluster),
-		Pool:          os.Getenv(EnvPlanePool),
-		Namespace:     os.Getenv(EnvPlaneNamespace),
+		ControllerURL: getenv(EnvPlaneURL),
+		Token:         getenv(EnvPlaneToken),
+		Executable:    PlaneExecutable{Image: getenv(EnvPlaneImage)},
+		Cluster:       getenv(EnvPlaneCluster),
+		Pool:          getenv(EnvPlanePool),
+		Namespace:     getenv(EnvPlaneNamespace),
 	}
 	var missing []string
 	if cfg.ControllerURL == "" {

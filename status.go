@@ -72,97 +72,141 @@ func (d *statusDeduper) decode(ev sse.Event) (*BackendState, bool, error) {
 	if err := json.Unmarshal([]byte(ev.Data), &state); err != nil {
 		return nil, false, err
 	}
+	return &state, d.fresh(&state), nil
+}
+
+// fresh reports whether state is to be passed on, and records it if so.
+func (d *statusDeduper) fresh(state *BackendState) bool {
 	if rank := state.Status.Rank(); rank != 0 {
 		if rank <= d.lastRank {
-			return nil, false, nil
+			return false
 		}
 		d.lastRank = rank
-		return &state, true, nil
+		return true
 	}
 	if d.unknown[state.Status] {
-		return nil, false, nil
+		return false
 	}
 	if d.unknown == nil {
 		d.unknown = map[BackendStatus]bool{}
 	}
 	d.unknown[state.Status] = true
-	return &state, true, nil
+	return true
+}
+
+// WaitOptions adjusts WaitReady.
+type WaitOptions struct {
+	// OnStatus, if set, is called with each status WaitReady sees, once per
+	// status and in order, including the first one read and the last (ready
+	// or ending). It runs on WaitReady's goroutine; keep it short.
+	OnStatus func(*BackendState)
 }
 
 // WaitReady waits until a backend is ready and returns that status. It reads
-// the current status first, then follows the status stream (polling with
-// backoff where the server has no stream).
+// the current status first, then follows the status stream; when the stream
+// gives up or the server has none, it polls the status with backoff. A
+// quiet backend (minutes in loading, say) is waited for as long as ctx
+// lives: bound the wait with a context deadline. At most one opts is used;
+// nil means the defaults.
 //
 // If the backend reaches terminating, hard-terminating or terminated first,
 // WaitReady returns a *BackendTerminatedError, which matches
-// ErrBackendTerminated. If ctx ends first, or the status can no longer be
-// read, it returns a *WaitError that unwraps to the cause (so
-// errors.Is(err, context.DeadlineExceeded) works) and names the last status
-// seen. Bound the wait with a context deadline.
-func (c *Client) WaitReady(ctx context.Context, backendID string) (*BackendState, error) {
-	state, err := c.Status(ctx, backendID)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &WaitError{BackendID: backendID, Err: err}
-		}
-		return nil, err
+// ErrBackendTerminated. Every other failure is a *WaitError naming the last
+// status seen and unwrapping to the cause: the context's error
+// (errors.Is(err, context.DeadlineExceeded) works), or an error no retry
+// will cure, such as ErrNotFound for an unknown backend.
+func (c *Client) WaitReady(ctx context.Context, backendID string, opts ...*WaitOptions) (*BackendState, error) {
+	w := waiter{c: c, backendID: backendID}
+	if len(opts) > 0 && opts[0] != nil {
+		w.onStatus = opts[0].OnStatus
 	}
-	if done, ready, err := readiness(backendID, state); done {
+	return w.wait(ctx)
+}
+
+// waiter is one WaitReady call.
+type waiter struct {
+	c         *Client
+	backendID string
+	onStatus  func(*BackendState)
+	// seen passes each status to onStatus once and in order, across the
+	// first read, the stream's replay and polling.
+	seen statusDeduper
+	last *BackendState
+}
+
+func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
+	if err := checkBackendID(w.backendID); err != nil {
+		return nil, w.fail(err)
+	}
+	state, err := w.c.Status(ctx, w.backendID)
+	switch {
+	case err != nil && (ctx.Err() != nil || permanent(err)):
+		return nil, w.fail(err)
+	case err != nil:
+		// Retries are used up but the context lives: keep asking.
+		return w.poll(ctx)
+	}
+	if done, ready, err := w.see(state); done {
 		return ready, err
 	}
-	last := state
-	for state, err := range c.StatusStream(ctx, backendID) {
+	for state, err := range w.c.StatusStream(ctx, w.backendID) {
 		if err != nil {
-			if ctx.Err() == nil && streamMissing(err) {
-				c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: no status stream, polling",
-					slog.String("backend_id", backendID))
-				return c.pollReady(ctx, backendID, last)
+			if ctx.Err() != nil {
+				return nil, w.fail(err)
 			}
-			return nil, &WaitError{BackendID: backendID, LastState: last, Err: err}
+			w.c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: status stream given up, polling",
+				slog.String("backend_id", w.backendID))
+			return w.poll(ctx)
 		}
-		last = state
-		if done, ready, err := readiness(backendID, state); done {
+		if done, ready, err := w.see(state); done {
 			return ready, err
 		}
 	}
-	// StatusStream ends without an error only after terminated, which
-	// readiness has already answered; this is a server that broke the rules.
-	return nil, &WaitError{BackendID: backendID, LastState: last, Err: errors.New("status stream ended")}
+	// StatusStream ends without an error only after terminated, which see
+	// has already answered; this is a server that broke the rules.
+	return w.poll(ctx)
 }
 
-// readiness says whether waiting is over, and with what: the ready state, or
-// a *BackendTerminatedError for an ending one.
-func readiness(backendID string, state *BackendState) (done bool, ready *BackendState, err error) {
+// see records a status and says whether waiting is over, and with what: the
+// ready state, or a *BackendTerminatedError for an ending one.
+func (w *waiter) see(state *BackendState) (done bool, ready *BackendState, err error) {
+	if w.seen.fresh(state) && w.onStatus != nil {
+		w.onStatus(state)
+	}
+	w.last = state
 	switch {
 	case state.Status == StatusReady:
 		return true, state, nil
 	case state.Status.IsEnding():
-		return true, nil, &BackendTerminatedError{BackendID: backendID, State: state}
+		return true, nil, &BackendTerminatedError{BackendID: w.backendID, State: state}
 	}
 	return false, nil, nil
 }
 
-// streamMissing reports a stream refused as if the endpoint did not exist.
-func streamMissing(err error) bool {
-	return errIsStatus(err, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented)
-}
-
-// pollReady polls the status with backoff until readiness is decided.
-func (c *Client) pollReady(ctx context.Context, backendID string, last *BackendState) (*BackendState, error) {
+// poll reads the status with backoff until readiness is decided, ctx ends,
+// or the status fails in a way no retry cures.
+func (w *waiter) poll(ctx context.Context) (*BackendState, error) {
 	const minWait, maxWait = 100 * time.Millisecond, 2 * time.Second
 	for attempt := 0; ; attempt++ {
 		if err := sleep(ctx, retry.Jitter(retry.Exponential(minWait, maxWait, attempt))); err != nil {
-			return nil, &WaitError{BackendID: backendID, LastState: last, Err: err}
+			return nil, w.fail(err)
 		}
-		state, err := c.Status(ctx, backendID)
+		state, err := w.c.Status(ctx, w.backendID)
 		if err != nil {
-			return nil, &WaitError{BackendID: backendID, LastState: last, Err: err}
+			if ctx.Err() != nil || permanent(err) {
+				return nil, w.fail(err)
+			}
+			continue
 		}
-		last = state
-		if done, ready, err := readiness(backendID, state); done {
+		if done, ready, err := w.see(state); done {
 			return ready, err
 		}
 	}
+}
+
+// fail wraps err in a *WaitError naming the last status seen.
+func (w *waiter) fail(err error) error {
+	return &WaitError{BackendID: w.backendID, LastState: w.last, Err: err}
 }
 
 func (c *Client) statusPath(backendID string) string {

@@ -139,26 +139,57 @@ func TestWaitReady(t *testing.T) {
 		_, err := c.WaitReady(context.Background(), "b1")
 		require.ErrorIs(t, err, ErrBackendTerminated)
 	})
-	t.Run("stream gives up", func(t *testing.T) {
+	t.Run("stream gives up: polling goes on", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
 		c := newTestClient(t, mock)
-		mock.RegisterResponder("GET", statusURL, jsonResponder(200, stateBody(StatusLoading)))
+		mock.RegisterResponder("GET", statusURL, sequence(
+			jsonResponder(200, stateBody(StatusLoading)),
+			jsonResponder(503, ""), // retries used up: still not the end of the wait
+			jsonResponder(200, stateBody(StatusLoading)),
+			jsonResponder(200, stateBody(StatusReady))))
 		mock.RegisterResponder("GET", streamURL, failing(errReset))
-		_, err := c.WaitReady(context.Background(), "b1")
-		var waitErr *WaitError
-		require.ErrorAs(t, err, &waitErr)
-		var streamErr *StreamError
-		require.ErrorAs(t, err, &streamErr)
-		assert.Contains(t, err.Error(), "loading")
+		state, err := c.WaitReady(context.Background(), "b1")
+		require.NoError(t, err)
+		assert.Equal(t, StatusReady, state.Status)
+		assert.Equal(t, fastStream.MaxReconnects+1, calls(mock, "GET", streamURL))
 	})
-	t.Run("stream ends without terminated", func(t *testing.T) {
-		// A server that breaks the rules: the stream ends cleanly without
-		// terminated; after the reconnects it must not hang or succeed.
+	t.Run("a quiet stream is followed until the context ends", func(t *testing.T) {
+		// The stream replays loading and ends, again and again: healthy but
+		// quiet. WaitReady keeps following it; only the context ends it.
 		mock := httpmock.NewMockTransport()
 		c := newTestClient(t, mock)
 		mock.RegisterResponder("GET", statusURL, jsonResponder(200, stateBody(StatusLoading)))
 		mock.RegisterResponder("GET", streamURL, sseResponder(events(StatusLoading), false))
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, err := c.WaitReady(ctx, "b1")
+		var waitErr *WaitError
+		require.ErrorAs(t, err, &waitErr)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, StatusLoading, waitErr.LastState.Status)
+		assert.Greater(t, calls(mock, "GET", streamURL), fastStream.MaxReconnects+1,
+			"quiet connections are not failed reconnects")
+	})
+	t.Run("every failure is a WaitError", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		mock.RegisterResponder("GET", statusURL, jsonResponder(404, `{"error":{"message":"no","code":"NotFound"}}`))
 		_, err := c.WaitReady(context.Background(), "b1")
-		require.Error(t, err)
+		var waitErr *WaitError
+		require.ErrorAs(t, err, &waitErr)
+		assert.Nil(t, waitErr.LastState)
+		_, err = c.WaitReady(context.Background(), "")
+		require.ErrorAs(t, err, &waitErr)
+	})
+	t.Run("OnStatus sees each status once, in order", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		mock.RegisterResponder("GET", statusURL, jsonResponder(200, stateBody(StatusScheduled)))
+		mock.RegisterResponder("GET", streamURL, sseResponder(events(StatusScheduled, StatusLoading, StatusReady), true))
+		var seen []BackendStatus
+		state, err := c.WaitReady(context.Background(), "b1", &WaitOptions{OnStatus: func(s *BackendState) { seen = append(seen, s.Status) }})
+		require.NoError(t, err)
+		assert.Equal(t, StatusReady, state.Status)
+		assert.Equal(t, []BackendStatus{StatusScheduled, StatusLoading, StatusReady}, seen)
 	})
 }

@@ -2,6 +2,7 @@ package jamsocket
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,45 +41,63 @@ type eventStream[T any] struct {
 	onConnect func()
 }
 
-// outcome of one connection.
-type outcome int
-
-const (
-	dropped  outcome = iota // reconnect
-	finished                // the stream is complete, or the consumer stopped
-)
+// connection is how one connection went.
+type connection struct {
+	// finished: the stream is complete, or the consumer stopped.
+	finished bool
+	// healthy: the server answered 200 and then idled or ended cleanly, or
+	// dropped after sending something. A healthy connection is not a
+	// failed reconnect, however quiet it was.
+	healthy bool
+	// progressed: it yielded a value not seen before.
+	progressed bool
+	// err is why it ended, when it did not finish.
+	err error
+}
 
 // run yields the stream's values until it is complete, the consumer stops,
 // ctx ends, or reconnecting is given up.
+//
+// A quiet stream is not a broken one: servers that send no keep-alive (the
+// official dev server) idle for minutes between statuses, and one may end a
+// connection after replaying the history. Such connections are healthy and
+// the stream reconnects after them for as long as ctx lives, waiting longer
+// each time nothing new came, so that a server closing at once cannot make a
+// hot loop. Only failed connections (a dial error, a non-2xx answer, an end
+// before any byte) count towards StreamPolicy.MaxReconnects.
 func (s *eventStream[T]) run(ctx context.Context, c *Client, yield func(T, error) bool) {
 	var zero T
 	policy := c.opts.stream
 	lastEventID := ""
-	failures := 0
+	failures := 0 // failed connections in a row
+	quiet := 0    // connections in a row that brought nothing new
 	for {
-		result, progressed, err := s.connect(ctx, c, &lastEventID, yield)
-		if result == finished {
+		conn := s.connect(ctx, c, &lastEventID, yield)
+		if conn.finished {
 			return
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			yield(zero, fmt.Errorf("jamsocket: stream %s: %w", s.path, ctxErr))
 			return
 		}
-		// A connection that delivered something new resets the budget: its
-		// drop is not a failed reconnect, and the next wait is the shortest.
-		if progressed {
+		switch {
+		case conn.progressed:
+			failures, quiet = 0, 0
+		case conn.healthy:
 			failures = 0
-		} else {
+			quiet++
+		default:
 			failures++
+			quiet++
 		}
-		if permanentStreamError(err) || failures > policy.MaxReconnects {
-			yield(zero, &StreamError{Path: s.path, Attempts: max(failures, 1), Err: err})
+		if permanent(conn.err) || failures > policy.MaxReconnects {
+			yield(zero, &StreamError{Path: s.path, Attempts: max(failures, 1), Err: conn.err})
 			return
 		}
-		wait := retry.Jitter(retry.Exponential(policy.MinWait, policy.MaxWait, failures))
+		wait := reconnectWait(policy, quiet, conn.err)
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: stream reconnecting",
-			slog.String("path", s.path), slog.String("why", err.Error()),
-			slog.Int("attempt", failures), slog.Duration("wait", wait))
+			slog.String("path", s.path), slog.String("why", conn.err.Error()),
+			slog.Int("failures", failures), slog.Duration("wait", wait))
 		if err := sleep(ctx, wait); err != nil {
 			yield(zero, fmt.Errorf("jamsocket: stream %s: %w", s.path, err))
 			return
@@ -86,9 +105,19 @@ func (s *eventStream[T]) run(ctx context.Context, c *Client, yield func(T, error
 	}
 }
 
-// connect reads one connection to its end. progressed reports whether it
-// yielded anything new.
-func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *string, yield func(T, error) bool) (result outcome, progressed bool, err error) {
+// reconnectWait is the wait before the next connection: the Retry-After
+// of a refusal, capped by MaxWait, or a jittered exponential backoff that
+// grows with the connections in a row that brought nothing new.
+func reconnectWait(policy StreamPolicy, quiet int, err error) time.Duration {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+		return min(apiErr.RetryAfter, policy.MaxWait)
+	}
+	return retry.Jitter(retry.Exponential(policy.MinWait, policy.MaxWait, quiet))
+}
+
+// connect reads one connection to its end.
+func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *string, yield func(T, error) bool) (conn connection) {
 	connCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// The idle timer runs from the request on: a server that takes the
@@ -101,7 +130,7 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 		if errors.Is(context.Cause(connCtx), errIdle) {
 			err = errIdle
 		}
-		return dropped, false, err
+		return connection{err: err}
 	}
 	defer resp.Body.Close()
 	// Not every RoundTripper closes the body when the request's context
@@ -113,41 +142,68 @@ func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *st
 		s.onConnect()
 	}
 
+	// Any byte counts as activity, so that keep-alives hold the connection.
+	// A flood that never completes an event also holds it, until the
+	// event limit ends it.
 	body := &activityReader{r: resp.Body, onRead: func() { idle.Reset(c.opts.stream.IdleTimeout) }}
 	dec := sse.NewDecoder(body, c.opts.maxEventBytes)
+	loggedUndecodable := false
 	for {
 		ev, err := dec.Next()
 		if err != nil {
-			if cause := context.Cause(connCtx); errors.Is(cause, errIdle) {
-				err = errIdle
-			}
-			if errors.Is(err, sse.ErrEventTooLarge) {
+			switch cause := context.Cause(connCtx); {
+			case errors.Is(cause, errIdle):
+				// Silent for the idle timeout after a 200: quiet, not
+				// broken.
+				return connection{healthy: true, progressed: conn.progressed, err: errIdle}
+			case errors.Is(err, sse.ErrEventTooLarge):
 				err = fmt.Errorf("%w: over %d bytes", ErrEventTooLarge, c.opts.maxEventBytes)
-			}
-			if err == io.EOF {
+			case err == io.EOF:
 				if s.complete != nil && s.complete(ctx) {
-					return finished, progressed, nil
+					return connection{finished: true}
 				}
 				err = errEnded
 			}
-			return dropped, progressed, err
+			return connection{healthy: body.read > 0, progressed: conn.progressed, err: err}
 		}
 		if ev.ID != "" {
 			*lastEventID = ev.ID
 		}
 		v, ok, err := s.decode(ev)
 		if err != nil {
-			c.logger.LogAttrs(ctx, slog.LevelWarn, "jamsocket: skipping an event that does not decode",
-				slog.String("path", s.path), slog.String("error", err.Error()))
+			// The event's data may hold anything, secrets included: log
+			// its size and the kind of failure, never the data or the
+			// error (which may quote it), and once per connection.
+			if !loggedUndecodable {
+				loggedUndecodable = true
+				c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: skipping an event that does not decode",
+					slog.String("path", s.path), slog.Int("bytes", len(ev.Data)),
+					slog.String("error_kind", decodeErrorKind(err)))
+			}
 			continue
 		}
 		if !ok {
 			continue
 		}
-		progressed = true
+		conn.progressed = true
 		if !yield(v, nil) || s.isLast(v) {
-			return finished, progressed, nil
+			return connection{finished: true}
 		}
+	}
+}
+
+// decodeErrorKind names the kind of a decoding error without quoting the
+// input.
+func decodeErrorKind(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return "json syntax"
+	case errors.As(err, &typ):
+		return "json type"
+	default:
+		return "invalid"
 	}
 }
 
@@ -183,10 +239,10 @@ func (c *Client) openStream(ctx context.Context, path string, auth bool, lastEve
 	return resp, nil
 }
 
-// permanentStreamError reports a refusal that reconnecting will not cure: a
-// 4xx other than 408 and 429, a response that is not a stream, or an event
-// over the limit (the server would send it again).
-func permanentStreamError(err error) bool {
+// permanent reports a failure that repeating the request will not cure: a
+// 4xx other than 408 and 429, a response that is not the promised one, or a
+// stream event over the limit (the server would send it again).
+func permanent(err error) bool {
 	if errors.Is(err, ErrEventTooLarge) {
 		return true
 	}
@@ -200,15 +256,17 @@ func permanentStreamError(err error) bool {
 }
 
 // activityReader calls onRead whenever bytes arrive, so that keep-alives
-// count as activity.
+// count as activity, and counts them.
 type activityReader struct {
 	r      io.Reader
 	onRead func()
+	read   int64
 }
 
 func (a *activityReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
 	if n > 0 {
+		a.read += int64(n)
 		a.onRead()
 	}
 	return n, err

@@ -59,7 +59,7 @@ func TestStatusStreamDedupeAcrossReconnects(t *testing.T) {
 	mock.RegisterResponder("GET", streamURL, sequence(
 		sseResponder(events(StatusScheduled, StatusLoading), false),
 		sseResponder(events(StatusScheduled, StatusLoading, StatusStarting, StatusWaiting, StatusReady), false),
-		sseResponder(events(StatusScheduled, StatusLoading), false), // nothing new: a failure, not the end
+		sseResponder(events(StatusScheduled, StatusLoading), false), // nothing new: quiet, not the end
 		sseResponder(events(lifecycle...), true),
 	))
 	got, err := collect(t, c.StatusStream(context.Background(), "b1"))
@@ -150,15 +150,17 @@ func TestStatusStreamBudgetResetOnProgress(t *testing.T) {
 }
 
 func TestStatusStreamGivesUp(t *testing.T) {
-	t.Run("connections that deliver nothing new", func(t *testing.T) {
+	t.Run("connections that end before any byte", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
 		c := newTestClient(t, mock)
-		mock.RegisterResponder("GET", streamURL, sseResponder(events(StatusScheduled), false))
+		mock.RegisterResponder("GET", streamURL, sequence(
+			sseResponder(events(StatusScheduled), false),
+			sseResponder("", false)))
 		got, err := collect(t, c.StatusStream(context.Background(), "b1"))
 		var streamErr *StreamError
 		require.ErrorAs(t, err, &streamErr)
 		assert.Equal(t, []BackendStatus{StatusScheduled}, got, "what was new is still yielded once")
-		// The first connection delivered scheduled, so its drop is free;
+		// The first connection delivered scheduled, so its end is free;
 		// then MaxReconnects reconnects may fail, and one more gives up.
 		assert.Equal(t, fastStream.MaxReconnects+2, calls(mock, "GET", streamURL))
 		assert.Equal(t, fastStream.MaxReconnects+1, streamErr.Attempts)
@@ -175,12 +177,14 @@ func TestStatusStreamGivesUp(t *testing.T) {
 		assert.Equal(t, fastStream.MaxReconnects+1, streamErr.Attempts)
 		assert.Equal(t, fastStream.MaxReconnects+1, calls(mock, "GET", streamURL))
 	})
-	t.Run("MaxReconnects 0 gives up at the first fruitless connection", func(t *testing.T) {
+	t.Run("a negative MaxReconnects gives up at the first failed connection", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
 		policy := fastStream
-		policy.MaxReconnects = 0
+		policy.MaxReconnects = -1
 		c := newTestClient(t, mock, WithStreamPolicy(policy))
-		mock.RegisterResponder("GET", streamURL, sseResponder(events(StatusScheduled), false))
+		mock.RegisterResponder("GET", streamURL, sequence(
+			sseResponder(events(StatusScheduled), false),
+			failing(errReset)))
 		got, err := collect(t, c.StatusStream(context.Background(), "b1"))
 		require.Error(t, err)
 		assert.Equal(t, []BackendStatus{StatusScheduled}, got)
@@ -192,6 +196,22 @@ func TestStatusStreamGivesUp(t *testing.T) {
 		_, err = collect(t, c.StatusStream(context.Background(), "b1"))
 		require.Error(t, err)
 		assert.Equal(t, 1, calls(mock, "GET", streamURL))
+	})
+	t.Run("healthy connections that bring nothing new are not failures", func(t *testing.T) {
+		// Each connection replays what is known and ends, more times
+		// than MaxReconnects; the stream keeps following.
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		replay := sseResponder(events(StatusScheduled, StatusLoading), false)
+		responders := []httpmock.Responder{}
+		for range 3 * (fastStream.MaxReconnects + 1) {
+			responders = append(responders, replay)
+		}
+		mock.RegisterResponder("GET", streamURL, sequence(append(responders,
+			sseResponder(events(StatusScheduled, StatusLoading, StatusReady, StatusTerminated), false))...))
+		got, err := collect(t, c.StatusStream(context.Background(), "b1"))
+		require.NoError(t, err)
+		assert.Equal(t, []BackendStatus{StatusScheduled, StatusLoading, StatusReady, StatusTerminated}, got)
 	})
 	t.Run("a refusal is not retried", func(t *testing.T) {
 		for _, code := range []int{400, 401, 403, 404, 410} {
@@ -309,7 +329,7 @@ func TestStatusStreamKeepAlivesAreActivity(t *testing.T) {
 	mock := httpmock.NewMockTransport()
 	policy := fastStream
 	policy.IdleTimeout = 150 * time.Millisecond
-	policy.MaxReconnects = 0
+	policy.MaxReconnects = -1
 	c := newTestClient(t, mock, WithStreamPolicy(policy))
 	// Keep-alives every 10ms for 400ms, well over the idle timeout, then
 	// the last status.

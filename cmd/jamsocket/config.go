@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/jamsocket-go/jamsocket"
@@ -32,29 +31,41 @@ func (a *app) client(n need, service string) (*jamsocket.Client, error) {
 // clientFor is client for a service environment; environment "" keeps the
 // configured one.
 func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client, error) {
-	if a.getenv(jamsocket.EnvPlaneURL) != "" && !a.flags.Changed("api-url") && !a.flags.Changed("dev") {
-		return a.planeClient()
-	}
-	dev, err := a.devMode()
+	// The SDK's ParseEnv holds the rules of the JAMSOCKET_* variables;
+	// flags override what it found.
+	env, err := jamsocket.ParseEnv(a.getenv)
 	if err != nil {
 		return nil, err
 	}
+	if env.Plane != nil && !a.flags.Changed("api-url") && !a.flags.Changed("dev") {
+		return a.planeClient(*env.Plane)
+	}
 	cfg := jamsocket.Config{
 		APIURL:      a.apiURLSetting(),
-		Environment: a.pick("environment", a.environment, jamsocket.EnvEnvironment),
+		Environment: env.Config.Environment,
+	}
+	if a.flags.Changed("environment") {
+		cfg.Environment = a.environment
 	}
 	if environment != "" {
 		cfg.Environment = environment
 	}
+	dev := env.Config.Dev
+	if a.flags.Changed("dev") {
+		dev = a.dev
+	}
 	if dev {
-		cfg.Dev = true
-		if cfg.DevPort, err = a.devPortSetting(); err != nil {
-			return nil, err
+		cfg.Dev, cfg.DevPort = true, env.Config.DevPort
+		if a.flags.Changed("dev-port") {
+			cfg.DevPort = a.devPort
 		}
 		a.verbosef("talking to the local dev server on port %d (--dev or $%s)", max(cfg.DevPort, 8080), jamsocket.EnvDev)
 		return jamsocket.New(cfg)
 	}
-	cfg.Service = a.pick("service", a.service, jamsocket.EnvService)
+	cfg.Service = env.Config.Service
+	if a.flags.Changed("service") {
+		cfg.Service = a.service
+	}
 	if service != "" {
 		cfg.Service = service
 	}
@@ -89,68 +100,22 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 
 // planeClient returns a Client for the Plane controller the environment
 // names.
-func (a *app) planeClient() (*jamsocket.Client, error) {
-	cfg := jamsocket.PlaneConfig{
-		ControllerURL: a.getenv(jamsocket.EnvPlaneURL),
-		Token:         a.getenv(jamsocket.EnvPlaneToken),
-		Executable:    jamsocket.PlaneExecutable{Image: a.getenv(jamsocket.EnvPlaneImage)},
-		Cluster:       a.getenv(jamsocket.EnvPlaneCluster),
-		Pool:          a.getenv(jamsocket.EnvPlanePool),
-		Namespace:     a.getenv(jamsocket.EnvPlaneNamespace),
-	}
+func (a *app) planeClient(cfg jamsocket.PlaneConfig) (*jamsocket.Client, error) {
 	a.token = cfg.Token
 	a.verbosef("talking to the Plane controller of $%s", jamsocket.EnvPlaneURL)
 	return jamsocket.NewPlane(cfg)
 }
 
-// devMode says whether --dev or $JAMSOCKET_DEV selects the dev server.
-func (a *app) devMode() (bool, error) {
-	if a.flags.Changed("dev") {
-		return a.dev, nil
-	}
-	v := a.getenv(jamsocket.EnvDev)
-	if v == "" {
-		return false, nil
-	}
-	dev, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s=%q is not true or false", jamsocket.EnvDev, v)
-	}
-	return dev, nil
-}
-
-// devPortSetting is --dev-port, else $JAMSOCKET_DEV_PORT, else 0 (the
-// SDK's default).
-func (a *app) devPortSetting() (int, error) {
-	if a.flags.Changed("dev-port") {
-		return a.devPort, nil
-	}
-	p := a.getenv(jamsocket.EnvDevPort)
-	if p == "" {
-		return 0, nil
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not a port number", jamsocket.EnvDevPort, p)
-	}
-	return port, nil
-}
-
 // apiURLSetting is --api-url, else $JAMSOCKET_API_URL, else the official
 // CLI's $JAMSOCKET_SERVER_API, else "" (the SDK's default).
 func (a *app) apiURLSetting() string {
-	if u := a.pick("api-url", a.apiURL, jamsocket.EnvAPIURL); u != "" || a.flags.Changed("api-url") {
+	if a.flags.Changed("api-url") {
+		return a.apiURL
+	}
+	if u := a.getenv(jamsocket.EnvAPIURL); u != "" {
 		return u
 	}
 	return a.getenv(envServerAPI)
-}
-
-// pick is the flag's value if it was given, else the environment's.
-func (a *app) pick(flag, value, env string) string {
-	if a.flags.Changed(flag) {
-		return value
-	}
-	return a.getenv(env)
 }
 
 // credentials are a token and an account, and where each came from.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -224,21 +223,11 @@ func splitService(s string) (service, environment string, err error) {
 // followUntilReady shows each status of a backend (unless --json) until it
 // is ready, and fails if it ends first.
 func (a *app) followUntilReady(ctx context.Context, c *jamsocket.Client, id string, start time.Time) (*jamsocket.BackendState, error) {
-	for state, err := range c.StatusStream(ctx, id) {
-		if err != nil {
-			return nil, err
-		}
+	return c.WaitReady(ctx, id, &jamsocket.WaitOptions{OnStatus: func(state *jamsocket.BackendState) {
 		if !a.json {
 			a.printf("  %-16s +%s\n", state.Status, time.Since(start).Round(100*time.Microsecond))
 		}
-		switch {
-		case state.Status == jamsocket.StatusReady:
-			return state, nil
-		case state.Status.IsEnding():
-			return nil, &jamsocket.BackendTerminatedError{BackendID: id, State: state}
-		}
-	}
-	return nil, fmt.Errorf("jamsocket: the status stream of backend %s ended before it was ready", id)
+	}})
 }
 
 // seconds reads a limit given as a number of seconds or a duration.

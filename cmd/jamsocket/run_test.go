@@ -33,6 +33,9 @@ type fakeAPI struct {
 
 	mu       sync.Mutex
 	requests []recorded
+	// justSpawned makes the next status read answer scheduled, as a
+	// server does right after a spawn.
+	justSpawned bool
 }
 
 type recorded struct {
@@ -50,6 +53,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		if req["key"] == "doomed" {
 			id = "doomed"
 		}
+		f.mu.Lock()
+		f.justSpawned = true
+		f.mu.Unlock()
 		f.json(w, http.StatusOK, fmt.Sprintf(`{"backend_id":%q,"spawned":true,"status":"scheduled","token":"conn-token",
 			"url":"https://%s.example/conn-token/","secret_token":"sec","status_url":"%s/v2/backend/%s/status","ready_url":""}`,
 			id, id, f.srv.URL, id))
@@ -58,6 +64,11 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	mux.HandleFunc("POST /v2/service/-/-/connect", connect)
 	mux.HandleFunc("GET /v2/backend/{id}/status", func(w http.ResponseWriter, r *http.Request) {
 		status := map[string]string{"b1": "ready", "doomed": "terminated"}[r.PathValue("id")]
+		f.mu.Lock()
+		if f.justSpawned && status != "" {
+			status, f.justSpawned = "scheduled", false
+		}
+		f.mu.Unlock()
 		if status == "" {
 			f.json(w, http.StatusNotFound, `{"error":{"message":"no such backend","code":"NotFound"}}`)
 			return
