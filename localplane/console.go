@@ -89,11 +89,16 @@ type consoleInfo struct {
 	APIURL   string `json:"api_url"`
 	ProxyURL string `json:"proxy_url"`
 	Runner   string `json:"runner"`
+	// Hold is why connects may not spawn now (a build runs, no image yet).
+	Hold string `json:"hold,omitempty"`
 }
 
 func (s *Server) consoleInfo(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hold := s.spawnHoldLocked()
+	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, consoleInfo{APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner)})
+	writeJSON(w, http.StatusOK, consoleInfo{APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner), Hold: hold})
 }
 
 // labeledRunner is a runner that can say what it runs, for the console.
@@ -101,6 +106,12 @@ type labeledRunner interface{ label() string }
 
 func (r *processRunner) label() string { return "command " + filepath.Base(r.argv[0]) }
 func (handlerRunner) label() string    { return "in-process handler" }
+func (r *containerRunner) label() string {
+	if image := r.currentImage(); image != "" {
+		return "container of " + image
+	}
+	return "container (no image yet)"
+}
 
 // runnerLabel says what r runs, or "" when it cannot say.
 func runnerLabel(r runner) string {
@@ -128,6 +139,7 @@ type consoleRow struct {
 	Service     string         `json:"service,omitempty"`
 	Environment string         `json:"environment,omitempty"`
 	Runner      string         `json:"runner"`
+	Image       string         `json:"image,omitempty"` // container backends
 	PID         int            `json:"pid,omitempty"`
 	CreatedAt   types.WireTime `json:"created_at"`
 	Statuses    []consoleState `json:"statuses"`
@@ -139,7 +151,7 @@ func (s *Server) consoleRow(b *backend) consoleRow {
 	row := consoleRow{
 		ID: b.id, Key: b.spec.key, User: b.spec.user,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Runner: runnerLabel(s.runner), PID: b.pid, CreatedAt: types.WireTime(b.created),
+		Runner: runnerLabel(s.runner), Image: b.image, PID: b.pid, CreatedAt: types.WireTime(b.created),
 		Statuses: make([]consoleState, len(b.history)),
 	}
 	for i, st := range b.history {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,8 +144,12 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	tab := newTab(t)
 	p := startPlane(t, localplane.Config{Command: processCommand(), MetricsInterval: 200 * time.Millisecond})
 
+	// The list is empty and live; the connect form is one click away.
 	do(t, tab,
-		chromedp.Navigate(p.APIURL()+"/#/connect"),
+		chromedp.Navigate(p.APIURL()+"/"),
+		waitJS(`document.getElementById('live').textContent === 'live'`),
+		chromedp.WaitVisible(css(`#list-empty`)),
+		chromedp.Click(css(`[data-nav="connect"]`)),
 		chromedp.WaitVisible(css(`#connect-form`)),
 		chromedp.SendKeys(css(`#connect-form input[name="key"]`), "doc-42"),
 		chromedp.SendKeys(css(`#connect-form input[name="user"]`), "alice"),
@@ -176,8 +182,9 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	require.NotEmpty(t, other.Token)
 
 	row := fmt.Sprintf(`document.querySelector('#backends tr[data-id=%q]')`, id)
+	// The list, open all along, got the backend and its statuses live.
 	do(t, tab,
-		chromedp.Navigate(p.APIURL()+"/#/"),
+		chromedp.Click(css(`[data-nav="list"]`)),
 		waitJS(row+` !== null && `+row+`.dataset.status === 'ready'`),
 	)
 	screenshot(t, tab, "backends")
@@ -274,21 +281,28 @@ func TestConsoleRenders500Backends(t *testing.T) {
 		Rows int
 		MS   float64
 	}
-	do(t, tab,
-		chromedp.Navigate(p.APIURL()+"/"),
-		waitJS(fmt.Sprintf(`document.querySelectorAll('#backends tbody tr').length === %d`, n)),
-		waitJS(`window.consoleStats.lastFrame !== undefined`),
-	)
-	first := run(t, tab, chromedp.Evaluate[render](`window.consoleStats.renders[0]`))
-	require.Equal(t, n, first.Rows)
-	frame := run(t, tab, chromedp.Evaluate[render](`window.consoleStats.lastFrame`))
+	// Five loads of the page, each rendering the 500 rows from the event that
+	// carries them; the median stands (the machine is shared).
+	var firsts []float64
+	for range 5 {
+		do(t, tab,
+			chromedp.Navigate(p.APIURL()+"/?load="+strconv.Itoa(len(firsts))),
+			waitJS(fmt.Sprintf(`document.querySelectorAll('#backends tbody tr').length === %d`, n)),
+			waitJS(`window.consoleStats.lastFrame !== undefined`),
+		)
+		first := run(t, tab, chromedp.Evaluate[render](`window.consoleStats.renders[0]`))
+		require.Equal(t, n, first.Rows)
+		firsts = append(firsts, run(t, tab, chromedp.Evaluate[render](`window.consoleStats.lastFrame`)).MS)
+	}
+	slices.Sort(firsts)
 
 	do(t, tab,
 		chromedp.SendKeys(css(`#f-key`), "bulk-01"),
 		waitJS(`document.querySelectorAll('#backends tbody tr:not([hidden])').length === 10`),
 	)
 	filter := run(t, tab, chromedp.Evaluate[render](`window.consoleStats.renders.filter(r => r.what === 'filter').at(-1)`))
-	t.Logf("console with %d backends: first render %.1f ms (to the next frame %.1f ms; budget 100 ms), key filter %.1f ms (budget 16.7 ms)", n, first.MS, frame.MS, filter.MS)
+	t.Logf("console with %d backends: rendering the list to its next frame %.1f ms (median; all: %.1f); budget 100 ms; a key filter %.1f ms; budget one 16.7 ms frame",
+		n, firsts[2], firsts, filter.MS)
 
 	// A narrow window still shows the list.
 	do(t, tab,

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -211,4 +212,35 @@ func TestConsoleEndpointsNeedTheToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	code, _, _ = get(t, p.APIURL()+"/")
 	require.Equal(t, http.StatusOK, code, "the page itself is public: it asks for the token")
+}
+
+func TestConsoleShowsAContainerBackendsImage(t *testing.T) {
+	p, _ := startContainerPlane(t, localplane.Config{})
+	res := p.connect(map[string]any{"key": "img"})
+	p.statusStream(res.BackendID).until(types.StatusReady)
+
+	code, body, _ := p.do("GET", "/console/backends/"+res.BackendID, nil)
+	require.Equal(t, http.StatusOK, code)
+	var d struct{ Image, Runner string }
+	require.NoError(t, json.Unmarshal(body, &d))
+	require.NotEmpty(t, d.Image)
+	require.Equal(t, "container of "+d.Image, d.Runner)
+
+	p.HoldSpawns("the image is building")
+	code, body, _ = p.do("GET", "/console/info", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(body), `"hold":"the image is building"`)
+}
+
+func TestConsoleEventsTellWhenABackendIsForgotten(t *testing.T) {
+	p := startPlane(t, localplane.Config{RetainTerminated: 50 * time.Millisecond})
+	res := p.connect(map[string]any{"key": "short"})
+	s := p.openStream(p.APIURL() + "/console/events")
+	ev, _ := nextConsoleEvent(t, s)
+	require.Equal(t, "reset", ev.Type)
+	require.NoError(t, p.Terminate(res.BackendID, true))
+	for ev.Type != "forgotten" {
+		ev, _ = nextConsoleEvent(t, s)
+	}
+	require.Equal(t, res.BackendID, ev.ID)
 }

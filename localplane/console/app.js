@@ -144,6 +144,12 @@ function ending(b) {
   return { text, bad };
 }
 
+// runnerText says what runs a backend: its image, or the plane's runner.
+function runnerText(b) {
+  if (b.image) return 'image ' + (b.image.startsWith('sha256:') ? b.image.slice(7, 19) : b.image);
+  return b.runner + (b.pid ? ` (pid ${b.pid})` : '');
+}
+
 function statusBadge(status, node = el('span')) {
   node.className = 'status s-' + status;
   node.textContent = status;
@@ -187,7 +193,7 @@ function fillRow(r, b) {
   r.cells.key.textContent = b.key;
   r.cells.key.title = b.key;
   r.cells.user.textContent = b.user || '';
-  r.cells.runner.textContent = b.runner + (b.pid ? ` (pid ${b.pid})` : '');
+  r.cells.runner.textContent = runnerText(b);
   r.cells.age.textContent = duration(Date.now() - Date.parse(b.created_at));
   const end = ending(b);
   r.cells.end.textContent = end.text;
@@ -195,22 +201,27 @@ function fillRow(r, b) {
   r.tr.dataset.status = st.status;
 }
 
-function matches(r) {
-  const status = $('f-status').value;
-  const key = $('f-key').value.trim().toLowerCase();
+// filters reads the filter form once per pass over the rows.
+function filters() {
+  return { status: $('f-status').value, key: $('f-key').value.trim().toLowerCase() };
+}
+
+function matches(r, f) {
   const st = r.tr.dataset.status;
-  if (status === 'live' && st === 'terminated') return false;
-  if (status && status !== 'live' && st !== status) return false;
-  return !key || r.b.key.toLowerCase().includes(key);
+  if (f.status === 'live' && st === 'terminated') return false;
+  if (f.status && f.status !== 'live' && st !== f.status) return false;
+  return !f.key || r.b.key.toLowerCase().includes(f.key);
 }
 
 function applyFilters() {
+  const f = filters();
+  for (const r of rows.values()) r.tr.hidden = !matches(r, f);
+  showCount();
+}
+
+function showCount() {
   let shown = 0;
-  for (const r of rows.values()) {
-    const ok = matches(r);
-    r.tr.hidden = !ok;
-    if (ok) shown++;
-  }
+  for (const r of rows.values()) if (!r.tr.hidden) shown++;
   $('list-count').textContent = rows.size === shown ? `(${rows.size})` : `(${shown} of ${rows.size})`;
   $('list-empty').hidden = rows.size > 0;
 }
@@ -252,8 +263,8 @@ function upsert(b) {
     }
     tbody.insertBefore(r.tr, before);
   }
-  r.tr.hidden = !matches(r);
-  applyFilters();
+  r.tr.hidden = !matches(r, filters());
+  showCount();
   if (detail && detail.id === b.id) showState(b);
 }
 
@@ -262,7 +273,7 @@ function forget(id) {
   if (!r) return;
   r.tr.remove();
   rows.delete(id);
-  applyFilters();
+  showCount();
 }
 
 $('f-status').addEventListener('change', () => { const t = performance.now(); applyFilters(); measure('filter', t); });
@@ -339,7 +350,7 @@ function showState(b) {
   const st = lastState(b);
   statusBadge(st.status, $('b-status'));
   const where = b.account ? `${b.account}/${b.service}/${b.environment}` : 'Plane controller';
-  $('b-summary').textContent = `key ${b.key} · ${where} · ${b.runner}${b.pid ? ' pid ' + b.pid : ''} · created ${new Date(b.created_at).toLocaleString()}`;
+  $('b-summary').textContent = `key ${b.key} · ${where} · ${runnerText(b)} · created ${new Date(b.created_at).toLocaleString()}`;
   const start = Date.parse(b.statuses[0].time);
   const items = b.statuses.map((s, i) => {
     const li = el('li');
@@ -584,7 +595,8 @@ function route() {
 async function start() {
   try {
     const info = await api('GET', 'console/info');
-    $('plane-info').textContent = `API ${info.api_url} · proxy ${info.proxy_url} · runs ${info.runner}`;
+    $('plane-info').textContent = `API ${info.api_url} · proxy ${info.proxy_url} · runs ${info.runner}` +
+      (info.hold ? ` · not spawning: ${info.hold}` : '');
   } catch {
     return; // refused: the token dialog is open
   }
