@@ -80,10 +80,10 @@ func redactToken(token string) string {
 // Client calls the Jamsocket API (hosted, a dev server or the local plane)
 // or a Plane controller. It is safe for concurrent use; make one and share it.
 type Client struct {
-	cfg     Config
-	token   string
-	baseURL *url.URL
-	plane   *planeTarget // nil when the server speaks Jamsocket's API
+	cfg    Config
+	token  string
+	apiURL string       // the base URL, without a trailing slash
+	plane  *planeTarget // nil when the server speaks Jamsocket's API
 
 	http   *retryablehttp.Client // ordinary requests, with retries
 	stream *http.Client          // long-lived streams, without a whole-request timeout
@@ -149,7 +149,7 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	if base.Scheme == "http" && token != "" && token != devPlaceholder && !o.insecureHTTP && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("jamsocket: refusing to send the API token over plain http to %s; use https, or WithInsecureHTTP()", base.Host)
 	}
-	c := &Client{cfg: cfg, token: token, baseURL: base, logger: o.logger, opts: o}
+	c := &Client{cfg: cfg, token: token, apiURL: base.String(), logger: o.logger, opts: o}
 	hc := o.httpClient
 	if hc == nil {
 		hc = &http.Client{Transport: defaultTransport(), Timeout: 30 * time.Second}
@@ -191,6 +191,11 @@ type attemptTransport struct {
 // RoundTrip sends req with the attempt's deadline.
 func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.timeout <= 0 {
+		return t.rt.RoundTrip(req)
+	}
+	if d, ok := req.Context().Deadline(); ok && time.Until(d) <= t.timeout {
+		// The caller's deadline comes first: one of our own would never
+		// fire, and costs a context, a timer and a body wrapper.
 		return t.rt.RoundTrip(req)
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
@@ -279,7 +284,7 @@ func isLoopback(host string) bool {
 
 // String describes the Client without its token.
 func (c Client) String() string {
-	return fmt.Sprintf("jamsocket.Client{APIURL:%s Account:%s Service:%s}", c.baseURL, c.cfg.Account, c.cfg.Service)
+	return fmt.Sprintf("jamsocket.Client{APIURL:%s Account:%s Service:%s}", c.apiURL, c.cfg.Account, c.cfg.Service)
 }
 
 // GoString is String, so that %#v does not print the token either.
@@ -287,12 +292,12 @@ func (c Client) GoString() string { return c.String() }
 
 // LogValue logs the Client without its token.
 func (c Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("api_url", c.baseURL.String()), slog.String("account", c.cfg.Account),
+	return slog.GroupValue(slog.String("api_url", c.apiURL), slog.String("account", c.cfg.Account),
 		slog.String("service", c.cfg.Service))
 }
 
 // APIURL returns the base URL requests go to.
-func (c *Client) APIURL() string { return c.baseURL.String() }
+func (c *Client) APIURL() string { return c.apiURL }
 
 // request is one API call: everything do needs to send it and classify its
 // failures.
@@ -310,7 +315,12 @@ type request struct {
 // pathOf joins escaped segments into a path: a segment can never add a
 // slash or a dot-dot of its own.
 func pathOf(segments ...string) string {
+	n := 0
+	for _, s := range segments {
+		n += 1 + len(s) // escaping may add more; most segments need none
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, s := range segments {
 		b.WriteByte('/')
 		switch s {
@@ -351,10 +361,21 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	case out == nil:
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := decodeBody(body, out); err != nil {
 		return &DecodeError{Method: r.method, Path: r.path, StatusCode: resp.StatusCode, Err: err}
 	}
 	return nil
+}
+
+// decodeBody decodes a whole JSON body into out. The wire types that check
+// what they decode (types.ConnectResponse, types.BackendState) do it in one
+// pass through their DecodeJSON; json.Unmarshal would scan the body, then
+// hand it to their UnmarshalJSON to scan again.
+func decodeBody(body []byte, out any) error {
+	if d, ok := out.(interface{ DecodeJSON([]byte) error }); ok {
+		return d.DecodeJSON(body)
+	}
+	return json.Unmarshal(body, out)
 }
 
 // send makes the HTTP exchange with retries; the caller closes the body.
@@ -368,7 +389,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		body = b
 	}
 	ctx = context.WithValue(ctx, requestKey{}, &r)
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, c.baseURL.String()+r.path, body)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, c.apiURL+r.path, body)
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: building %s %s: %w", r.method, r.path, err)
 	}

@@ -210,7 +210,7 @@ func decodeErrorKind(err error) string {
 // openStream sends the GET for a stream and checks its status.
 func (c *Client) openStream(ctx context.Context, path string, auth bool, lastEventID string) (*http.Response, error) {
 	r := request{method: http.MethodGet, path: path}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL.String()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: building GET %s: %w", path, err)
 	}
