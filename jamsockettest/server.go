@@ -153,7 +153,7 @@ func (s *Server) Terminate(backendID string, hard bool) error {
 }
 
 // Backends lists every backend the plane knows, live or recently terminated.
-func (s *Server) Backends() []localplane.BackendSummary { return s.Plane.Backends() }
+func (s *Server) Backends() []localplane.BackendView { return s.Plane.Backends() }
 
 // Close terminates every backend, waits for their processes to be gone, and
 // stops the plane. NewServer registers it with t.Cleanup; calling it earlier

@@ -38,8 +38,10 @@ type Backend struct {
 	Output interface{ Write([]byte) (int, error) }
 }
 
-// BackendSummary is a backend as Server.Backends and Config.OnChange show it.
-type BackendSummary struct {
+// BackendView is a backend as Server.Backends and Config.OnChange show it:
+// what an operator of this plane sees, process id included. (The API's
+// list item, what a client sees, is types.BackendSummary.)
+type BackendView struct {
 	// ID is the backend id.
 	ID string
 	// Key is the key the backend holds (a random "lk-…" key if none was
@@ -251,11 +253,11 @@ func (b *backend) addr() string {
 }
 
 // summary describes the backend for Backends and OnChange.
-func (b *backend) summary() BackendSummary {
+func (b *backend) summary() BackendView {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	last := b.history[len(b.history)-1]
-	sum := BackendSummary{
+	sum := BackendView{
 		ID: b.id, Key: b.spec.key,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
 		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid, Image: b.image,

@@ -232,7 +232,7 @@ func memoryPerBackend(b *testing.B, n int) float64 {
 	var once sync.Once
 	srv, client := benchPlane(b, localplane.Config{
 		Handler: okHandler,
-		OnChange: func(s localplane.BackendSummary) {
+		OnChange: func(s localplane.BackendView) {
 			if s.Status == types.StatusReady && ready.Add(1) == int64(n)+1 { // +1: the warm-up backend
 				once.Do(func() { close(allReady) })
 			}

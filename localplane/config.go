@@ -111,7 +111,7 @@ type Config struct {
 	// long and must not call Close or Terminate: it runs on the backend's
 	// own lifecycle goroutine, which those wait on. Hand such work to
 	// another goroutine.
-	OnChange func(BackendSummary)
+	OnChange func(BackendView)
 }
 
 // Defaults of Config.

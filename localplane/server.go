@@ -279,18 +279,18 @@ func (s *Server) urlOf(ln net.Listener) string {
 
 // Backends lists every live backend and every terminated one still retained,
 // oldest first.
-func (s *Server) Backends() []BackendSummary {
+func (s *Server) Backends() []BackendView {
 	s.mu.Lock()
 	all := make([]*backend, 0, len(s.byID))
 	for _, b := range s.byID {
 		all = append(all, b)
 	}
 	s.mu.Unlock()
-	out := make([]BackendSummary, 0, len(all))
+	out := make([]BackendView, 0, len(all))
 	for _, b := range all {
 		out = append(out, b.summary())
 	}
-	slices.SortFunc(out, func(a, b BackendSummary) int {
+	slices.SortFunc(out, func(a, b BackendView) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -300,10 +300,10 @@ func (s *Server) Backends() []BackendSummary {
 }
 
 // Backend returns the summary of one backend, if it is known.
-func (s *Server) Backend(id string) (BackendSummary, bool) {
+func (s *Server) Backend(id string) (BackendView, bool) {
 	b := s.lookup(id)
 	if b == nil {
-		return BackendSummary{}, false
+		return BackendView{}, false
 	}
 	return b.summary(), true
 }

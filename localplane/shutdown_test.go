@@ -103,7 +103,7 @@ func TestRetentionAndOnChange(t *testing.T) {
 	forgotten := map[string]bool{}
 	p := startPlane(t, localplane.Config{
 		RetainTerminated: 100 * time.Millisecond,
-		OnChange: func(s localplane.BackendSummary) {
+		OnChange: func(s localplane.BackendView) {
 			mu.Lock()
 			defer mu.Unlock()
 			if s.Forgotten {

@@ -348,7 +348,7 @@ func quoteCommand(argv []string) string {
 type devView interface {
 	started(info devInfo, srv *localplane.Server)
 	output(backendID, stream, line string)
-	change(localplane.BackendSummary)
+	change(localplane.BackendView)
 	// plane shows one log line of the plane itself.
 	plane(line string)
 	// stopping runs when a signal arrives, before the plane is closed.

@@ -40,11 +40,11 @@ func TestVisible(t *testing.T) {
 func TestDevOutputEscapesRequestText(t *testing.T) {
 	at := time.Date(2024, 8, 21, 17, 21, 15, 123e6, time.UTC)
 	evil := "k\n2024-08-21T17:21:15.123Z admin ready root\x1b[2J"
-	line := statusLine(at, localplane.BackendSummary{ID: "b1", Key: evil, Status: types.StatusReady})
+	line := statusLine(at, localplane.BackendView{ID: "b1", Key: evil, Status: types.StatusReady})
 	assert.Equal(t, `2024-08-21T17:21:15.123Z b1 ready k\n2024-08-21T17:21:15.123Z admin ready root\x1b[2J`, line)
 	assert.NotContains(t, line, "\n")
 
-	rows := renderTable([]localplane.BackendSummary{{ID: "b1", Key: "\x1b[2J\x1b[10A" + "k", Status: types.StatusReady, CreatedAt: at}}, at, 200, 10)
+	rows := renderTable([]localplane.BackendView{{ID: "b1", Key: "\x1b[2J\x1b[10A" + "k", Status: types.StatusReady, CreatedAt: at}}, at, 200, 10)
 	for _, r := range rows {
 		assert.NotContains(t, r, "\x1b", "no escape reaches the terminal")
 	}
@@ -57,7 +57,7 @@ func TestDevOutputEscapesRequestText(t *testing.T) {
 func TestDevShowsAbnormalEnd(t *testing.T) {
 	at := time.Date(2024, 8, 21, 17, 21, 15, 123e6, time.UTC)
 	code := func(n int) *int { return &n }
-	for want, b := range map[string]localplane.BackendSummary{
+	for want, b := range map[string]localplane.BackendView{
 		"terminated (exit 3)":                       {ExitCode: code(3)},
 		"terminated (exit 139, segmentation fault)": {ExitCode: code(139)},
 		"terminated (external)":                     {ExitCode: code(137), TerminationReason: types.ReasonExternal},
@@ -68,6 +68,6 @@ func TestDevShowsAbnormalEnd(t *testing.T) {
 	} {
 		b.ID, b.Status, b.Terminated, b.CreatedAt = "b1", types.StatusTerminated, true, at
 		assert.Equal(t, want, statusText(b))
-		assert.Contains(t, strings.Join(renderTable([]localplane.BackendSummary{b}, at, 200, 10), "\n"), want)
+		assert.Contains(t, strings.Join(renderTable([]localplane.BackendView{b}, at, 200, 10), "\n"), want)
 	}
 }

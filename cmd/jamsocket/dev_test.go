@@ -318,7 +318,7 @@ func TestDevBackendCommand(t *testing.T) {
 // tableRows are three backends, 5s, 2m and 1h old at tableNow.
 var (
 	tableNow  = time.Date(2024, 8, 21, 17, 0, 0, 0, time.UTC)
-	tableRows = []localplane.BackendSummary{
+	tableRows = []localplane.BackendView{
 		{ID: "oldterminated1", Key: "doc-old", Status: types.StatusTerminated, TerminationReason: types.ReasonSwept,
 			Terminated: true, CreatedAt: tableNow.Add(-time.Hour - 2*time.Minute)},
 		{ID: "readybackend12", Key: "doc-1", Status: types.StatusReady, CreatedAt: tableNow.Add(-2*time.Minute - 3*time.Second)},
@@ -392,12 +392,12 @@ func TestTableView(t *testing.T) {
 func TestStatusLine(t *testing.T) {
 	at := time.Date(2024, 8, 21, 17, 21, 15, 123e6, time.UTC)
 	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 ready doc-1",
-		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusReady}))
+		statusLine(at, localplane.BackendView{ID: "b1", Key: "doc-1", Status: types.StatusReady}))
 	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 terminated doc-1 (startuptimeout)",
-		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
+		statusLine(at, localplane.BackendView{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
 			TerminationReason: types.ReasonStartupTimeout, Terminated: true}))
 	assert.Equal(t, "2024-08-21T17:21:15.123Z b1 forgotten doc-1 (swept)",
-		statusLine(at, localplane.BackendSummary{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
+		statusLine(at, localplane.BackendView{ID: "b1", Key: "doc-1", Status: types.StatusTerminated,
 			TerminationReason: types.ReasonSwept, Terminated: true, Forgotten: true}))
 }
 

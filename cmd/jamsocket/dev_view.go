@@ -41,7 +41,7 @@ func (v *plainView) output(id, stream, line string) { v.println(outputLine(id, s
 
 func (v *plainView) plane(line string) { v.println("[plane] " + visible(line, false)) }
 
-func (v *plainView) change(b localplane.BackendSummary) {
+func (v *plainView) change(b localplane.BackendView) {
 	now := time.Now
 	if v.now != nil {
 		now = v.now
@@ -56,7 +56,7 @@ func (v *plainView) stopping() {
 func (v *plainView) stopped(int) { v.println("jamsocket dev: stopped") }
 
 // statusLine is the plain log's line for a status change.
-func statusLine(t time.Time, b localplane.BackendSummary) string {
+func statusLine(t time.Time, b localplane.BackendView) string {
 	status := string(b.Status)
 	if b.Forgotten {
 		status = "forgotten"
@@ -69,7 +69,7 @@ func statusLine(t time.Time, b localplane.BackendSummary) string {
 }
 
 // statusText is a backend's status, with how it ended once it has.
-func statusText(b localplane.BackendSummary) string {
+func statusText(b localplane.BackendView) string {
 	s := string(b.Status)
 	if end := endText(b); end != "" {
 		s += " (" + end + ")"
@@ -81,7 +81,7 @@ func statusText(b localplane.BackendSummary) string {
 // for an abnormal end the exit code (with the signal's name when a signal
 // killed it): one that is not 0 and not what the plane's own SIGTERM or
 // SIGKILL of a termination gives. Empty before the end.
-func endText(b localplane.BackendSummary) string {
+func endText(b localplane.BackendView) string {
 	if !b.Status.IsTerminal() {
 		return ""
 	}
@@ -148,7 +148,7 @@ func (v *jsonView) output(id, stream, line string) {
 
 func (v *jsonView) plane(line string) { v.emit(devEvent{Type: "plane", Line: line}) }
 
-func (v *jsonView) change(b localplane.BackendSummary) {
+func (v *jsonView) change(b localplane.BackendView) {
 	e := devEvent{Type: "status", BackendID: b.ID, Status: string(b.Status), Key: b.Key,
 		TerminationReason: string(b.TerminationReason), PID: b.PID, ExitCode: b.ExitCode}
 	if b.Forgotten {
@@ -176,9 +176,9 @@ type tableView struct {
 
 	mu    sync.Mutex
 	srv   *localplane.Server
-	rows  []localplane.BackendSummary // the latest snapshot
-	drawn int                         // lines of the table on screen, just above the cursor
-	final bool                        // the last table is drawn: print below it, draw no more
+	rows  []localplane.BackendView // the latest snapshot
+	drawn int                      // lines of the table on screen, just above the cursor
+	final bool                     // the last table is drawn: print below it, draw no more
 }
 
 func newTableView(w io.Writer, width, height func() int) *tableView {
@@ -255,7 +255,7 @@ func (v *tableView) output(id, stream, line string) {
 
 func (v *tableView) plane(line string) { v.print("[plane] " + visible(line, false)) }
 
-func (v *tableView) change(localplane.BackendSummary) {
+func (v *tableView) change(localplane.BackendView) {
 	select {
 	case v.notify <- struct{}{}:
 	default: // a redraw is pending already
@@ -281,7 +281,7 @@ func (v *tableView) stopped(int) {
 // maxLines lines of fewer than width columns. When the rows do not fit,
 // terminated backends are left out first, then the oldest live ones, and a
 // last line says how many are not shown.
-func renderTable(rows []localplane.BackendSummary, now time.Time, width, maxLines int) []string {
+func renderTable(rows []localplane.BackendView, now time.Time, width, maxLines int) []string {
 	live := 0
 	for _, r := range rows {
 		if !r.Terminated {
@@ -302,7 +302,7 @@ func renderTable(rows []localplane.BackendSummary, now time.Time, width, maxLine
 	if room := maxLines - 2; len(rows) > room {
 		room = max(1, room-1) // keep a line for "… more"
 		hidden = len(rows) - room
-		shown = make([]localplane.BackendSummary, 0, room)
+		shown = make([]localplane.BackendView, 0, room)
 		// Drop the oldest terminated backends first, then the oldest live
 		// ones, keeping the order of the rest.
 		dropTerminated := min(hidden, len(rows)-live)
