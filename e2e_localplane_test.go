@@ -133,31 +133,37 @@ func TestE2ECheckAuth(t *testing.T) {
 	assert.Equal(t, "Unauthorized", apiErr.Code)
 }
 
-func TestE2EServicesNotAvailable(t *testing.T) {
+// The service methods against the local plane's catalog.
+func TestE2EServices(t *testing.T) {
 	srv := jamsockettest.NewServer(t, nil)
 	ctx := e2eContext(t)
 	c := srv.Client
-	for name, call := range map[string]func() error{
-		"CreateService": func() error { return c.CreateService(ctx, "other") },
-		"DeleteService": func() error { return c.DeleteService(ctx, "other") },
-		"Service":       func() error { _, err := c.Service(ctx, ""); return err },
-		"ListServices":  func() error { _, err := c.ListServices(ctx); return err },
-		"Images":        func() error { _, err := c.Images(ctx, ""); return err },
-		"UpdateEnvironment": func() error {
-			return c.UpdateEnvironment(ctx, "", "latest")
-		},
-		"UpdateEnvironment(staging)": func() error {
-			return c.UpdateEnvironment(ctx, "staging", "sha256:abc")
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			err := call()
-			var apiErr *jamsocket.APIError
-			require.True(t, errors.As(err, &apiErr), "%v", err)
-			assert.Equal(t, http.StatusNotImplemented, apiErr.StatusCode)
-			assert.Equal(t, "NotAvailableOnLocalPlane", apiErr.Code)
-			assert.Contains(t, apiErr.Message, "managed by Jamsocket")
-			assert.NotErrorIs(t, err, jamsocket.ErrNotFound)
-		})
-	}
+	require.NoError(t, c.CreateService(ctx, jamsockettest.Service))
+	require.NoError(t, c.CreateService(ctx, "other"))
+	assert.ErrorIs(t, c.CreateService(ctx, "other"), jamsocket.ErrConflict)
+
+	names, err := c.ListServices(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{jamsockettest.Service, "other"}, names)
+
+	require.NoError(t, c.UpdateEnvironment(ctx, "", "v2"))
+	require.NoError(t, c.UpdateEnvironment(ctx, "staging", "sha256:abc"))
+	info, err := c.Service(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, jamsockettest.Service, info.Name)
+	require.Len(t, info.Environments, 2)
+	assert.Equal(t, "v2", info.Environments[0].ImageTag)
+
+	images, err := c.Images(ctx, "other")
+	require.NoError(t, err)
+	assert.Empty(t, images)
+
+	require.NoError(t, c.DeleteService(ctx, "other"))
+	_, err = c.Service(ctx, "other")
+	assert.ErrorIs(t, err, jamsocket.ErrNotFound)
+
+	_, err = c.ImageName(ctx, "")
+	var apiErr *jamsocket.APIError
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	assert.Equal(t, http.StatusNotImplemented, apiErr.StatusCode, "no registry configured")
 }

@@ -35,8 +35,8 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("POST /service/{account}/{service}/terminate-backends", ctrl(s.seen(s.jamsocketTerminateAll), jamsocketUnauthorized))
 	mux.HandleFunc("GET /auth", ctrl(s.jamsocketAuth, jamsocketUnauthorized))
 	mux.HandleFunc(imageNameRoute, ctrl(s.seen(s.jamsocketImageName), jamsocketUnauthorized))
-	for _, route := range serviceRoutes {
-		mux.HandleFunc(route, ctrl(s.seen(s.notOnLocalPlane), jamsocketUnauthorized))
+	for route, h := range s.serviceHandlers() {
+		mux.HandleFunc(route, ctrl(s.seen(h), jamsocketUnauthorized))
 	}
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {

@@ -11,31 +11,12 @@ import (
 )
 
 // The account-level endpoints of the Jamsocket surface: the auth check,
-// terminate-all, and the service and image endpoints, which a local plane
-// cannot serve.
+// terminate-all and the image name (the service endpoints are in
+// api_services.go).
 
 // codeNotAvailable is the error code of the endpoints a local plane does not
 // serve.
 const codeNotAvailable = "NotAvailableOnLocalPlane"
-
-// serviceRoutes are Jamsocket's service and image endpoints. Services and
-// images live on Jamsocket; a local plane runs the one command (or handler)
-// it was started with, whatever service a connect names.
-var serviceRoutes = []string{
-	"POST /v2/account/{account}/service",
-	"POST /v2/service/{account}/{service}/delete",
-	"GET /v2/service/{account}/{service}",
-	"GET /v2/account/{account}/services",
-	"GET /v2/service/{account}/{service}/images",
-	"POST /v2/service/{account}/{service}/update",
-	"POST /v2/service/{account}/{service}/{environment}/update",
-}
-
-// notOnLocalPlane answers the service and image endpoints with 501.
-func (s *Server) notOnLocalPlane(w http.ResponseWriter, r *http.Request) {
-	jamsocketError(w, http.StatusNotImplemented, codeNotAvailable,
-		"services and images are managed by Jamsocket; the local plane runs the command it was started with")
-}
 
 // imageNameRoute is the endpoint that names a service's image repository.
 const imageNameRoute = "GET /service/{account}/{service}/image-name"

@@ -117,37 +117,6 @@ func TestAuth(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ok","accounts":["mine"],"is_admin":false}`, string(body))
 }
 
-func TestServicesNotAvailable(t *testing.T) {
-	p := startPlane(t, localplane.Config{Token: "tok"})
-	for _, r := range []struct{ method, path, body string }{
-		{"POST", "/v2/account/acct/service", `{"name":"svc"}`},
-		{"POST", "/v2/service/acct/svc/delete", ""},
-		{"GET", "/v2/service/acct/svc", ""},
-		{"GET", "/v2/account/acct/services", ""},
-		{"GET", "/v2/service/acct/svc/images", ""},
-		{"POST", "/v2/service/acct/svc/update", `{"image_tag":"latest"}`},
-		{"POST", "/v2/service/acct/svc/staging/update", `{"image_tag":"latest"}`},
-	} {
-		var body any
-		if r.body != "" {
-			body = r.body
-		}
-		code, resp, hdr := p.do(r.method, r.path, body, "Authorization", "Bearer tok")
-		assert.Equal(t, http.StatusNotImplemented, code, r.path)
-		assert.Equal(t, "application/json", hdr.Get("Content-Type"), r.path)
-		assert.Equal(t, "NotAvailableOnLocalPlane", errorCode(t, resp), r.path)
-		assert.Contains(t, string(resp), "the local plane runs the command it was started with")
-
-		code, resp, _ = p.do(r.method, r.path, body)
-		assert.Equal(t, http.StatusUnauthorized, code, r.path)
-		assert.Equal(t, "Unauthorized", errorCode(t, resp), r.path)
-	}
-	// Backend routes are not shadowed by the service ones.
-	code, resp, _ := p.do("GET", "/v2/backend/nosuchbackend0", nil, "Authorization", "Bearer tok")
-	assert.Equal(t, http.StatusNotFound, code)
-	assert.Equal(t, "NotFound", errorCode(t, resp))
-}
-
 func TestImageName(t *testing.T) {
 	p := startPlane(t, localplane.Config{Token: "tok", ImageRegistry: "127.0.0.1:5000"})
 	code, resp, _ := p.do("GET", "/service/acct/my-svc/image-name", nil, "Authorization", "Bearer tok")

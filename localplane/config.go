@@ -94,7 +94,7 @@ type Config struct {
 	// GET /service/{account}/{service}/image-name points at, answering
 	// {"imageName": "ImageRegistry/account/service"}, so that `jamsocket
 	// push` can be tried against a local registry. Unset, that endpoint
-	// answers 501 like the other service endpoints.
+	// answers 501.
 	ImageRegistry string
 
 	// Logger receives the plane's own log records. Default: discard.

@@ -49,10 +49,14 @@
 // "accounts":[…],"is_admin":false} with Config.Accounts, or else the first
 // 64 accounts the Jamsocket surface has been asked about.
 //
-// Services and images belong to Jamsocket: their endpoints (create, delete,
-// info and list of services, images, image-name, update of an environment)
-// answer 501 with code NotAvailableOnLocalPlane. A local plane runs the
+// The service endpoints (create, delete, info and list of services, images,
+// update of an environment) keep a catalog in memory, so that the service
+// commands of the CLIs work; images lists nothing (pushes go to a registry,
+// not through the plane). The catalog is bookkeeping: a local plane runs the
 // command or handler it was started with, whatever service a connect names.
+// GET /service/{account}/{service}/image-name answers
+// {"imageName":"ImageRegistry/account/service"} when Config.ImageRegistry is
+// set, else 501 with code NotAvailableOnLocalPlane.
 //
 // Plane's controller: POST /ctrl/connect, GET /pub/b/{id}/status and
 // …/status-stream (epoch-millisecond times, id: lines, Last-Event-ID, never

@@ -38,6 +38,7 @@ type Server struct {
 	byKey    map[string]*backend
 	byToken  map[string]*grant
 	accounts map[string]struct{} // accounts named on the Jamsocket surface
+	services serviceCatalog      // the services of the service endpoints
 	live     int                 // backends not terminated yet
 	ended    []*backend          // terminated backends not forgotten yet, oldest first
 	console  consoleHub          // numbered changes for the console's event stream

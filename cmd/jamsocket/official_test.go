@@ -89,6 +89,17 @@ func TestOfficialREADMEExamples(t *testing.T) {
 	run("terminate", ids[4])
 	run("backend", "metrics", ids[4])
 
+	// The service examples.
+	assert.Equal(t, "Created service: my-service\n", run("service", "create", "my-service").stdout)
+	assert.Equal(t, "my-service\n", run("service", "list").stdout)
+	assert.Equal(t, "Service: my-service", strings.SplitN(run("service", "info", "my-service").stdout, "\n", 2)[0])
+	assert.Equal(t, "No images found for this service.\n", run("service", "images", "my-service").stdout)
+	assert.Equal(t, "No images found for this service.\n", run("images", "my-service").stdout)
+	assert.Contains(t, run("service", "use-image", "my-service", "-i", "latest").stdout, "Updated my-service to use image latest")
+	assert.Equal(t, "latest", field(t, run("service", "info", "my-service").stdout, "  image tag/digest"))
+	assert.Equal(t, "Deleted service: my-service\n", run("service", "delete", "my-service").stdout,
+		"no question when standard input is not a terminal")
+
 	assert.Equal(t, "Logged out\n", run("logout").stdout)
 }
 
