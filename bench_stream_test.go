@@ -25,7 +25,8 @@ import (
 // for each data: line. It calls each with every state until the body ends.
 func plainStatusStream(ctx context.Context, hc *http.Client, url string, each func(jamsocket.BackendState)) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	req.Header.Set("Accept", "text/event-stream")
+	setPlainHeaders(req.Header, "text/event-stream")
+	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err

@@ -56,9 +56,17 @@ func plainClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
+// setPlainHeaders sets the headers the SDK sends on every request, so that
+// both clients put the same request on the wire.
+func setPlainHeaders(h http.Header, accept string) {
+	h.Set("User-Agent", "jamsocket-go/"+jamsocket.Version)
+	h.Set("Accept", accept)
+}
+
 func plainSpawn(ctx context.Context, hc *http.Client, base string) error {
 	body, _ := json.Marshal(&jamsocket.ConnectRequest{Key: "doc-1"})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v2/service/acct/svc/connect", bytes.NewReader(body))
+	setPlainHeaders(req.Header, "application/json")
 	req.Header.Set("Authorization", "Bearer secret-token")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
@@ -72,6 +80,7 @@ func plainSpawn(ctx context.Context, hc *http.Client, base string) error {
 
 func plainStatus(ctx context.Context, hc *http.Client, base string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/backend/bench1234567890/status", nil)
+	setPlainHeaders(req.Header, "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err

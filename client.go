@@ -83,6 +83,7 @@ type Client struct {
 	cfg    Config
 	token  string
 	apiURL string       // the base URL, without a trailing slash
+	bearer string       // the Authorization header's value
 	plane  *planeTarget // nil when the server speaks Jamsocket's API
 
 	http   *retryablehttp.Client // ordinary requests, with retries
@@ -149,7 +150,7 @@ func newClient(cfg Config, rawURL, token string, opts []Option) (*Client, error)
 	if base.Scheme == "http" && token != "" && token != devPlaceholder && !o.insecureHTTP && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("jamsocket: refusing to send the API token over plain http to %s; use https, or WithInsecureHTTP()", base.Host)
 	}
-	c := &Client{cfg: cfg, token: token, apiURL: base.String(), logger: o.logger, opts: o}
+	c := &Client{cfg: cfg, token: token, apiURL: base.String(), bearer: "Bearer " + token, logger: o.logger, opts: o}
 	hc := o.httpClient
 	if hc == nil {
 		hc = &http.Client{Transport: defaultTransport(), Timeout: 30 * time.Second}
@@ -408,10 +409,13 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 }
 
 func (c *Client) setHeaders(h http.Header, auth bool, accept string) {
-	h.Set("User-Agent", c.opts.userAgent)
-	h.Set("Accept", accept)
+	// One array holds the values, each slice capped so that an append
+	// copies: one allocation for all the headers instead of one each.
+	v := [...]string{c.opts.userAgent, accept, c.bearer}
+	h["User-Agent"] = v[0:1:1]
+	h["Accept"] = v[1:2:2]
 	if auth && c.token != "" {
-		h.Set("Authorization", "Bearer "+c.token)
+		h["Authorization"] = v[2:3:3]
 	}
 }
 
