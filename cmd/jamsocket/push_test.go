@@ -254,3 +254,34 @@ func TestDockerignore(t *testing.T) {
 	_, err = readDockerignore(dir)
 	assert.ErrorContains(t, err, "not supported", "an exception is refused, not ignored")
 }
+
+// --include-git-commit labels the image with the context's commit, and
+// refuses a work tree with uncommitted changes.
+func TestGitLabels(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("skipping: no git on PATH")
+	}
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644))
+	git("add", ".")
+	git("commit", "-q", "-m", "first commit")
+	git("remote", "add", "origin", "git@github.com:acme/editor.git")
+
+	labels, err := gitLabels(t.Context(), dir)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"hash": git("rev-parse", "HEAD"), "message": "first commit", "branch": "main", "repository": "acme/editor"}, labels)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("changed"), 0o644))
+	_, err = gitLabels(t.Context(), dir)
+	assert.ErrorContains(t, err, "uncommitted changes")
+}

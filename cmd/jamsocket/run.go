@@ -8,6 +8,7 @@ import (
 	"golang.org/x/term"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -108,6 +109,7 @@ printed.
 With --json every command prints one JSON document, or one JSON document per
 line for streams. On failure a command prints one line on stderr and exits
 with status 1 (2 for a usage error, 130 when interrupted).`,
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
@@ -171,6 +173,16 @@ func (a *app) printJSON(v any) error {
 // printf writes human output.
 func (a *app) printf(format string, args ...any) {
 	fmt.Fprintf(a.stdout, format, args...)
+}
+
+// version is this build's module version, and says which jamsocket this is
+// when the official Node CLI is installed too.
+func version() string {
+	v := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		v = info.Main.Version
+	}
+	return v + " (jamsocket-go, the Go CLI; the official one is the npm package jamsocket)"
 }
 
 // stdinIsTerminal says whether standard input is a terminal a person types

@@ -503,3 +503,26 @@ func TestInterrupted(t *testing.T) {
 	assert.Equal(t, exitInterrupted, code)
 	assert.Equal(t, "jamsocket: interrupted\n", stderr.String())
 }
+
+// Shell completion (cobra's) knows the commands, the subcommands and the
+// flags, the official ones included.
+func TestCompletion(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "log"}, "login\t"},
+		{[]string{"__complete", "backend", "ter"}, "terminate\t"},
+		{[]string{"__complete", "service", "connect", "svc", "--max"}, "--max-idle-seconds\t"},
+		{[]string{"__complete", "push", "svc", "--include"}, "--include-git-commit\t"},
+	} {
+		r := binary(t, map[string]string{}, "", "", c.args...) // cobra reports the directive on stderr
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, c.want, c.args)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := cli(t, map[string]string{}, "completion", shell)
+		assert.Contains(t, r.stdout, "jamsocket", shell)
+	}
+	assert.Contains(t, cli(t, map[string]string{}, "--version").stdout, "jamsocket-go, the Go CLI")
+}
