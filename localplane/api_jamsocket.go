@@ -39,7 +39,7 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 	spec := spawnSpec{
 		key: req.Key, keyGiven: req.Key != "",
 		account: account, service: service, env: env,
-		user: req.User, auth: req.Auth,
+		user: req.User, auth: req.Auth, staticToken: s.cfg.UseStaticToken,
 	}
 	if sp := req.Spawn; sp != nil && !req.NoSpawn {
 		var err error

@@ -42,7 +42,7 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		spec.id = sc.ID
 		spec.lifetime, _ = seconds("", sc.LifetimeLimitSeconds) // range-checked by decodePlaneConnect
 		spec.maxIdle, _ = seconds("", sc.MaxIdleSeconds)
-		spec.staticToken = sc.UseStaticToken
+		spec.staticToken = sc.UseStaticToken || s.cfg.UseStaticToken
 		ex := sc.Executable // image, pull policy, credentials and network are accepted and ignored
 		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
 	}

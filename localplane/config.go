@@ -57,6 +57,11 @@ type Config struct {
 	// as a Docker container of an image (see ContainerConfig).
 	Container *ContainerConfig
 
+	// UseStaticToken makes every spawned backend use a static connection
+	// token, on both surfaces, as the official dev server's
+	// --use-static-token does.
+	UseStaticToken bool
+
 	// StartupTimeout bounds the time from spawn to ready; a backend not ready
 	// by then is terminated with reason startuptimeout. Default 5m.
 	StartupTimeout time.Duration

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -34,6 +37,17 @@ type devOptions struct {
 	envPass               []string
 	allowOrigins          []string
 	allowHosts            []string
+
+	// The official CLI's flags.
+	dockerfile, dockerfileOld, buildContext string
+	watch                                   []string
+	port                                    int
+	interactive, noInteractive              bool
+	network                                 string
+	staticToken                             bool
+	styleLog, noStyleLog                    bool
+	// Ours: run an existing image.
+	image string
 }
 
 // devCommand is `jamsocket dev`: the local plane as a dev server, running a
@@ -42,16 +56,27 @@ func (a *app) devCommand() *cobra.Command {
 	var o devOptions
 	cmd := &cobra.Command{
 		Use:   "dev [flags] [--] [command [args...]]",
-		Short: "Run a local dev server whose session backends are a local command",
+		Short: "Run a local dev server: your Dockerfile, an image or a command per session backend",
 		Long: `dev runs the local plane: a dev server speaking the API of Jamsocket's dev
 server (and of Plane's controller) that runs each session backend as a
-local process, with PORT, SESSION_BACKEND_ID and friends in its environment.
+Docker container of your image, as Plane does, or as a local process, with
+PORT, SESSION_BACKEND_ID and friends in its environment.
 
-The command is given with --cmd (split like a shell splits simple quoting)
-or after the flags:
+Exactly one of these says what a backend is:
 
-  jamsocket dev --cmd "./my-backend --flag"
-  jamsocket dev -- ./my-backend --flag
+  jamsocket dev -f Dockerfile [-c context] [-w src -w go.mod]
+      build the Dockerfile with docker (again on a change under a --watch
+      path, or on the b key), and run its image; as the official CLI,
+      jamsocket.config.json in the current directory may give the same
+      settings (flags win)
+  jamsocket dev --image my-backend:dev
+      run an image you have built
+  jamsocket dev --cmd "./my-backend --flag"   (or: jamsocket dev -- ./my-backend --flag)
+      run a local command (split like a shell splits simple quoting)
+
+While a build runs or after one failed, a connect that would spawn answers
+503 with the code NotReadyToSpawn. With a terminal, the keys b (rebuild), t
+(terminate every backend) and ctrl-c (stop) work unless --no-interactive.
 
 Point an app at it with JAMSOCKET_DEV=true (and JAMSOCKET_DEV_PORT when the
 API does not listen on port 8080). Backend output is shown prefixed by the
@@ -74,7 +99,11 @@ With a token (--token-file F, $JAMSOCKET_DEV_TOKEN or --token T) the
 control routes need it and any origin that has it may use them.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			argv, err := devBackendCommand(o.command, cmd.Flags().Changed("cmd"), args)
+			cwd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			plan, err := resolveDev(&o, cmd.Flags().Changed, args, cwd)
 			if err != nil {
 				return err
 			}
@@ -84,7 +113,7 @@ control routes need it and any origin that has it may use them.`,
 			if o.token, err = a.devToken(o.token); err != nil {
 				return err
 			}
-			return a.runDev(o, argv)
+			return a.runDev(o, plan)
 		},
 	}
 	// Stop at the first argument that is not a flag, so that
@@ -104,6 +133,20 @@ control routes need it and any origin that has it may use them.`,
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
+	// The official CLI's flags, with its letters.
+	f.StringVarP(&o.dockerfile, "dockerfile", "f", "", "path to the session backend's Dockerfile")
+	f.StringVarP(&o.dockerfileOld, "dockerfileold", "d", "", "path to the session backend's Dockerfile")
+	_ = f.MarkHidden("dockerfileold")
+	f.StringVarP(&o.buildContext, "context", "c", "", "path to the build context for the Dockerfile (defaults to current working directory)")
+	f.StringArrayVarP(&o.watch, "watch", "w", nil, "a file or directory to watch for changes: a change rebuilds the image (repeatable)")
+	f.IntVarP(&o.port, "port", "p", 0, "the port to run the dev server's API on (defaults to 8080; same as --api-addr 127.0.0.1:PORT)")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "enables TTY interactivity: keys b, t and ctrl-c (defaults to true on a terminal)")
+	f.BoolVar(&o.noInteractive, "no-interactive", false, "disables TTY interactivity")
+	f.StringVarP(&o.network, "docker-network", "n", "", "the Docker network session backend containers join")
+	f.BoolVarP(&o.staticToken, "use-static-token", "s", false, "makes session backends use a static connection token instead of a new one with each spawn/connect request")
+	f.BoolVar(&o.styleLog, "style-log-output", false, "styles log output from session backends for better readability (defaults to true)")
+	f.BoolVar(&o.noStyleLog, "no-style-log-output", false, "prints session backends' log output unstyled")
+	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
 	return cmd
 }
 
@@ -208,31 +251,12 @@ func splitCommand(s string) ([]string, error) {
 }
 
 // runDev serves the local plane until the command's context is done, then
-// closes it: every backend terminated and its processes gone.
-func (a *app) runDev(o devOptions, argv []string) error {
-	var v devView
-	tty, fd := false, 0
-	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		tty, fd = true, int(f.Fd())
-	}
-	switch {
-	case a.json:
-		v = &jsonView{w: a.stdout}
-	case tty && !o.plain:
-		v = newTableView(a.stdout, func() int {
-			if w, _, err := term.GetSize(fd); err == nil {
-				return w
-			}
-			return 80
-		}, func() int {
-			if _, h, err := term.GetSize(fd); err == nil {
-				return h
-			}
-			return 24
-		})
-	default:
-		v = &plainView{w: a.stdout}
-	}
+// closes it: every backend terminated and its processes (or containers)
+// gone.
+func (a *app) runDev(o devOptions, plan devPlan) error {
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	v := a.devView(o, plan)
 
 	level := slog.LevelWarn
 	if o.verbose {
@@ -247,35 +271,154 @@ func (a *app) runDev(o devOptions, argv []string) error {
 			return at
 		},
 	}))
-	srv, err := localplane.New(localplane.Config{
-		APIAddr:               o.apiAddr,
+	cfg := localplane.Config{
+		APIAddr:               plan.apiAddr,
 		ProxyAddr:             o.proxyAddr,
 		Token:                 o.token,
-		Command:               argv,
+		Command:               plan.argv,
 		PassEnv:               o.envPass,
 		AllowOrigins:          o.allowOrigins,
 		AllowHosts:            o.allowHosts,
 		Dir:                   o.dir,
+		UseStaticToken:        plan.staticToken,
 		StartupTimeout:        o.startupTimeout,
 		GracePeriod:           o.grace,
 		DefaultMaxIdleSeconds: o.idle,
 		Logger:                logger,
 		BackendOutput:         v.output,
 		OnChange:              v.change,
-	})
+	}
+	if plan.containers() {
+		cli, err := devDockerClient(ctx, plan.network)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		cfg.Container = &localplane.ContainerConfig{Image: plan.image, Network: plan.network, Client: cli}
+	}
+	srv, err := localplane.New(cfg)
 	if err != nil {
 		return usage("%v", err) // a Config it cannot run: the command is not there
 	}
 	if err := srv.Start(); err != nil {
-		return fmt.Errorf("jamsocket dev: %w (see --api-addr and --proxy-addr)", err)
+		var opErr *net.OpError
+		if errors.As(err, &opErr) {
+			return fmt.Errorf("jamsocket dev: %w (see --port, --api-addr and --proxy-addr)", err)
+		}
+		return fmt.Errorf("jamsocket dev: %w", err)
 	}
-	v.started(devBanner(srv.APIURL(), srv.ProxyURL(), argv, o.token != ""), srv)
+	info := devBanner(srv.APIURL(), srv.ProxyURL(), plan.argv, o.token != "")
+	switch {
+	case plan.dockerfile != "":
+		info.Lines[0] = "jamsocket dev: building " + plan.dockerfile + " and running its image for each session backend"
+	case plan.image != "":
+		info.Lines[0] = "jamsocket dev: running the image " + plan.image + " for each session backend"
+	}
+	v.started(info, srv)
 
-	<-a.ctx.Done()
+	var loops sync.WaitGroup
+	var images *devImages
+	if plan.dockerfile != "" {
+		images = newDevImages(srv, devBuild{dockerfile: plan.dockerfile, context: plan.context, output: v.buildOutput}, v.imageChanged)
+		loops.Go(func() { images.loop(ctx) })
+		images.rebuild()
+		if len(plan.watch) > 0 {
+			loops.Go(func() {
+				if err := watchPaths(ctx, plan.watch, watchDebounce, images.rebuild); err != nil {
+					v.plane("watch: " + err.Error())
+				}
+			})
+		}
+	} else if plan.image != "" {
+		v.imageChanged(imageState{Image: plan.image})
+	}
+	if tty, ok := a.stdin.(*os.File); ok && plan.interactive && term.IsTerminal(int(tty.Fd())) {
+		restore, err := startKeys(tty, func(key byte) {
+			switch key {
+			case 'b':
+				if images != nil {
+					images.rebuild()
+				}
+			case 't':
+				v.plane(fmt.Sprintf("terminating %d backends", terminateAll(srv)))
+			}
+		})
+		if err != nil {
+			v.plane("keys: " + err.Error())
+		} else {
+			defer restore()
+		}
+	}
+
+	<-ctx.Done()
 	v.stopping()
+	loops.Wait() // a running build is cancelled
 	err = srv.Close()
 	v.stopped(len(srv.Backends()))
 	return err
+}
+
+// devView picks the view for the dev server's output.
+func (a *app) devView(o devOptions, plan devPlan) devView {
+	tty, fd := false, 0
+	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tty, fd = true, int(f.Fd())
+	}
+	switch {
+	case a.json:
+		return &jsonView{w: a.stdout}
+	case tty && !o.plain:
+		v := newTableView(a.stdout, func() int {
+			if w, _, err := term.GetSize(fd); err == nil {
+				return w
+			}
+			return 80
+		}, func() int {
+			if _, h, err := term.GetSize(fd); err == nil {
+				return h
+			}
+			return 24
+		})
+		v.style = plan.styleLog
+		v.containers, v.building = plan.containers(), plan.dockerfile != ""
+		if f, ok := a.stdin.(*os.File); ok && plan.interactive && term.IsTerminal(int(f.Fd())) {
+			v.keys = true
+		}
+		return v
+	}
+	return &plainView{w: a.stdout}
+}
+
+// devDockerClient connects to the user's Docker engine and checks that the
+// network exists, with the official CLI's error if it does not.
+func devDockerClient(ctx context.Context, network string) (*client.Client, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, fmt.Errorf("jamsocket dev: docker: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("jamsocket dev: no Docker engine answers (is dockerd running? DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
+	}
+	if network == "" {
+		return cli, nil
+	}
+	list, err := cli.NetworkList(pingCtx, client.NetworkListOptions{})
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("jamsocket dev: listing Docker networks: %w", err)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, n := range list.Items {
+		if n.Name == network {
+			return cli, nil
+		}
+		names = append(names, n.Name)
+	}
+	cli.Close()
+	return nil, fmt.Errorf("Docker network %q not found. Available networks: %s", network, strings.Join(names, ", ")) //lint:ignore ST1005 the official CLI's message
 }
 
 // devInfo is what the dev server tells its user when it starts.
@@ -355,6 +498,10 @@ type devView interface {
 	stopping()
 	// stopped runs after the plane is closed.
 	stopped(backends int)
+	// buildOutput shows one line a build printed.
+	buildOutput(line string)
+	// imageChanged shows a change of the image backends run.
+	imageChanged(imageState)
 }
 
 // outputLine is a backend's output line as the plain log and the table view

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +121,7 @@ type devEvent struct {
 	ExitCode          *int      `json:"exit_code,omitempty"`
 	Stream            string    `json:"stream,omitempty"`
 	Line              string    `json:"line,omitempty"`
+	Image             string    `json:"image,omitempty"`
 	// The listening event's.
 	APIURL   string            `json:"api_url,omitempty"`
 	ProxyURL string            `json:"proxy_url,omitempty"`
@@ -150,7 +152,7 @@ func (v *jsonView) plane(line string) { v.emit(devEvent{Type: "plane", Line: lin
 
 func (v *jsonView) change(b localplane.BackendView) {
 	e := devEvent{Type: "status", BackendID: b.ID, Status: string(b.Status), Key: b.Key,
-		TerminationReason: string(b.TerminationReason), PID: b.PID, ExitCode: b.ExitCode}
+		TerminationReason: string(b.TerminationReason), PID: b.PID, ExitCode: b.ExitCode, Image: b.Image}
 	if b.Forgotten {
 		e.Type = "forgotten"
 	}
@@ -179,6 +181,13 @@ type tableView struct {
 	rows  []localplane.BackendView // the latest snapshot
 	drawn int                      // lines of the table on screen, just above the cursor
 	final bool                     // the last table is drawn: print below it, draw no more
+
+	// Set before started: what the footer says (see dev_view_containers.go).
+	style      bool // colour the backends' output prefixes
+	containers bool // backends are containers: say whether spawns are ready
+	building   bool // the image is built here: the b key rebuilds
+	keys       bool // the keys work: show them
+	img        imageState
 }
 
 func newTableView(w io.Writer, width, height func() int) *tableView {
@@ -240,7 +249,7 @@ func (v *tableView) redrawLocked(above string) {
 		return
 	}
 	height := v.height()
-	lines := renderTable(v.rows, v.now(), v.width(), max(3, height/2))
+	lines := append(renderTable(v.rows, v.now(), v.width(), max(3, height/2)), v.footerLocked()...)
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteString("\n")
@@ -250,7 +259,7 @@ func (v *tableView) redrawLocked(above string) {
 }
 
 func (v *tableView) output(id, stream, line string) {
-	v.print(outputLine(id, stream, line))
+	v.print(v.styledLine(id, stream, line))
 }
 
 func (v *tableView) plane(line string) { v.print("[plane] " + visible(line, false)) }
@@ -320,15 +329,24 @@ func renderTable(rows []localplane.BackendView, now time.Time, width, maxLines i
 	}
 
 	const maxKey = 40
-	cells := [][4]string{{"ID", "STATUS", "KEY", "AGE"}}
+	withImage := slices.ContainsFunc(shown, func(r localplane.BackendView) bool { return r.Image != "" })
+	header := []string{"ID", "STATUS", "KEY", "AGE"}
+	if withImage {
+		header = []string{"ID", "STATUS", "KEY", "IMAGE ID", "AGE"}
+	}
+	cells := [][]string{header}
 	for _, r := range shown {
 		key := visible(r.Key, false)
 		if utf8.RuneCountInString(key) > maxKey {
 			key = string([]rune(key)[:maxKey-1]) + "…"
 		}
-		cells = append(cells, [4]string{visible(r.ID, false), statusText(r), key, formatAge(now.Sub(r.CreatedAt))})
+		row := []string{visible(r.ID, false), statusText(r), key, formatAge(now.Sub(r.CreatedAt))}
+		if withImage {
+			row = []string{visible(r.ID, false), statusText(r), key, shortImageID(r.Image), formatAge(now.Sub(r.CreatedAt))}
+		}
+		cells = append(cells, row)
 	}
-	var widths [4]int
+	widths := make([]int, len(header))
 	for _, c := range cells {
 		for i, s := range c {
 			widths[i] = max(widths[i], utf8.RuneCountInString(s))

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+// Container backends for `jamsocket dev`: the Dockerfile is built with the
+// user's docker, the plane runs the image, and a change to a watched file
+// (or the b key) rebuilds it.
+
+// imageState is what the dev server tells about its image.
+type imageState struct {
+	// Building is true while a build runs.
+	Building bool
+	// Image is the image id (or name, with --image) spawns use; empty
+	// before the first build succeeded.
+	Image string
+	// Err is why the last build failed ("" if it did not).
+	Err string
+}
+
+// Spawn hold reasons, which a refused connect's error message gives.
+const (
+	holdBuilding = "the session backend's image is still building (see the dev server's log)"
+	holdFailed   = "the last build of the session backend's Dockerfile failed (see the dev server's log): "
+)
+
+// devBuild builds a Dockerfile with the docker CLI. The CLI, not the engine
+// API: through the API a BuildKit build needs BuildKit's own session
+// protocol (gRPC over a hijacked connection, with file sync), which is what
+// the CLI implements; the CLI uses BuildKit where the engine and its buildx
+// plugin have it, and the classic builder otherwise, as the official CLI's
+// `docker build` does.
+type devBuild struct {
+	dockerfile, context string
+	// output receives each line the build prints.
+	output func(line string)
+}
+
+// run builds the image and returns its id.
+func (b devBuild) run(ctx context.Context) (string, error) {
+	dir, err := os.MkdirTemp("", "jamsocket-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	iidFile := filepath.Join(dir, "iid")
+	cmd := exec.CommandContext(ctx, "docker", "build", "--iidfile", iidFile, "-f", b.dockerfile,
+		"--label", "dev.jamsocket-go.dev-build=true", b.context)
+	cmd.WaitDelay = 5 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	lines := make(chan struct{})
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 64<<10)
+		for sc.Scan() {
+			b.output(sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err = cmd.Run()
+	pw.Close()
+	<-lines
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", errors.New("the docker command is not installed; it builds the Dockerfile (or use --image)")
+	}
+	if err != nil {
+		return "", fmt.Errorf("docker build: %w", err)
+	}
+	id, err := os.ReadFile(iidFile)
+	if err != nil || len(strings.TrimSpace(string(id))) == 0 {
+		return "", errors.New("docker build wrote no image id")
+	}
+	return strings.TrimSpace(string(id)), nil
+}
+
+// devImages builds the image and keeps the plane on the latest good one.
+// Rebuild requests while a build runs are folded into one more build.
+type devImages struct {
+	srv   *localplane.Server
+	build devBuild
+	shown func(imageState) // tells the view
+
+	requests chan struct{} // capacity 1
+	mu       sync.Mutex
+	state    imageState
+}
+
+func newDevImages(srv *localplane.Server, build devBuild, shown func(imageState)) *devImages {
+	return &devImages{srv: srv, build: build, shown: shown, requests: make(chan struct{}, 1)}
+}
+
+// rebuild asks for a build; it never blocks.
+func (d *devImages) rebuild() {
+	select {
+	case d.requests <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// loop runs the builds until ctx is done.
+func (d *devImages) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.requests:
+		}
+		d.set(func(s *imageState) { s.Building = true })
+		d.srv.HoldSpawns(holdBuilding)
+		// As the official dev server does: backends of the old code are
+		// terminated, later spawns get the new image.
+		terminateAll(d.srv)
+		id, err := d.build.run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			d.srv.HoldSpawns(holdFailed + err.Error())
+			d.set(func(s *imageState) { s.Building, s.Err = false, err.Error() })
+			continue
+		}
+		_ = d.srv.SetImage(id) // a container plane: cannot fail
+		d.set(func(s *imageState) { *s = imageState{Image: id} })
+	}
+}
+
+func (d *devImages) set(change func(*imageState)) {
+	d.mu.Lock()
+	change(&d.state)
+	st := d.state
+	d.mu.Unlock()
+	d.shown(st)
+}
+
+// terminateAll hard-terminates every live backend (the official dev
+// server's t key, and what a rebuild does first).
+func terminateAll(srv *localplane.Server) int {
+	n := 0
+	for _, b := range srv.Backends() {
+		if !b.Terminated && srv.Terminate(b.ID, true) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// watchPaths calls changed (debounced: once things have been quiet for
+// debounce) after any change under paths, files or directories, watched
+// recursively. A file is watched through its directory, so that replacing
+// it (an editor's or a compiler's rename) counts too. It returns when ctx
+// is done.
+func watchPaths(ctx context.Context, paths []string, debounce time.Duration, changed func()) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	files := map[string]bool{} // watched files, by clean path
+	dirs := map[string]bool{}  // directories watched as a whole
+	addTree := func(root string) error {
+		return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				dirs[filepath.Clean(p)] = true
+				return w.Add(p)
+			}
+			return nil
+		})
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("--watch %s: %w", p, err)
+		}
+		if fi.IsDir() {
+			err = addTree(p)
+		} else {
+			files[filepath.Clean(p)] = true
+			err = w.Add(filepath.Dir(p))
+		}
+		if err != nil {
+			return fmt.Errorf("--watch %s: %w", p, err)
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			name := filepath.Clean(ev.Name)
+			if !files[name] && !dirs[filepath.Dir(name)] {
+				continue // a neighbour of a watched file
+			}
+			if ev.Has(fsnotify.Create) && dirs[filepath.Dir(name)] {
+				if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+					_ = addTree(name) // a new directory is watched too
+				}
+			}
+			if ev.Op == fsnotify.Chmod {
+				continue // touching permissions is no change of the code
+			}
+			timer.Reset(debounce)
+		case <-w.Errors:
+		case <-timer.C:
+			changed()
+		}
+	}
+}
+
+// watchDebounce is how long watched files must be quiet before a rebuild.
+const watchDebounce = 300 * time.Millisecond

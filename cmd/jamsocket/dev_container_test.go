@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
+	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+func TestDevProjectConfigValidation(t *testing.T) {
+	for _, bad := range []string{
+		`[]`, `null`, `{"dockerfile": 3}`, `{"watch": 3}`, `{"watch": ["a", 3]}`, `{"port": "8080"}`,
+		`{"interactive": "yes"}`, `{"useStaticToken": 1}`, `{"styleLogOutput": "no"}`,
+		`{"dockerOptions": "x"}`, `{"dockerOptions": {"path": 1}}`, `{"dockerOptions": {"network": true}}`, `{`,
+	} {
+		_, err := parseDevProjectConfig([]byte(bad))
+		assert.ErrorIs(t, err, errDevConfigInvalid, bad)
+	}
+	// Falsy values pass, as in the official CLI.
+	c, err := parseDevProjectConfig([]byte(`{"dockerfile": "", "port": 0, "interactive": false, "watch": "src",
+		"dockerOptions": {"path": "ctx", "network": "dev"}, "useStaticToken": true, "styleLogOutput": false}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"src"}, c.Watch)
+	assert.False(t, *c.Interactive)
+	assert.False(t, *c.StyleLogOutput)
+	assert.True(t, c.UseStaticToken)
+	assert.Equal(t, "ctx", c.ContextPath)
+	assert.Equal(t, "dev", c.Network)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, devConfigJSON), []byte(`{}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, devConfigJS), []byte(`module.exports = {}`), 0o644))
+	_, err = loadDevProjectConfig(dir)
+	assert.ErrorIs(t, err, errDevConfigBoth)
+}
+
+func TestResolveDev(t *testing.T) {
+	dir := t.TempDir()
+	changedOf := func(names ...string) func(string) bool {
+		return func(n string) bool { return strings.Contains(" "+strings.Join(names, " ")+" ", " "+n+" ") }
+	}
+	// No runner: says how to start.
+	_, err := resolveDev(&devOptions{}, changedOf(), nil, dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "jamsocket dev -f examples/backend/Dockerfile")
+	// Two runners.
+	_, err = resolveDev(&devOptions{image: "x", dockerfile: "Dockerfile"}, changedOf("image", "dockerfile"), nil, dir)
+	assert.ErrorContains(t, err, "only one of")
+	_, err = resolveDev(&devOptions{image: "x"}, changedOf("image"), []string{"./b"}, dir)
+	assert.ErrorContains(t, err, "only one of")
+
+	// The config file, and flags winning over it.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, devConfigJSON), []byte(`{"dockerfile": "be/Dockerfile",
+		"watch": ["src"], "port": 8181, "interactive": false, "useStaticToken": true,
+		"dockerOptions": {"path": "be"}}`), 0o644))
+	plan, err := resolveDev(&devOptions{apiAddr: localplane.DefaultAPIAddr}, changedOf(), nil, dir)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "be/Dockerfile"), plan.dockerfile)
+	assert.Equal(t, filepath.Join(dir, "be"), plan.context)
+	assert.Equal(t, []string{filepath.Join(dir, "src")}, plan.watch)
+	assert.Equal(t, "127.0.0.1:8181", plan.apiAddr)
+	assert.False(t, plan.interactive)
+	assert.True(t, plan.staticToken)
+	assert.True(t, plan.styleLog)
+
+	plan, err = resolveDev(&devOptions{dockerfile: "other/Dockerfile", watch: []string{"lib"}, port: 9000, interactive: true},
+		changedOf("dockerfile", "watch", "port", "interactive"), nil, dir)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "other/Dockerfile"), plan.dockerfile)
+	assert.Equal(t, []string{filepath.Join(dir, "lib")}, plan.watch)
+	assert.Equal(t, "127.0.0.1:9000", plan.apiAddr)
+	assert.True(t, plan.interactive)
+
+	// A flag runner wins over the file's dockerfile.
+	plan, err = resolveDev(&devOptions{image: "img"}, changedOf("image"), nil, dir)
+	require.NoError(t, err)
+	assert.Equal(t, "img", plan.image)
+	assert.Empty(t, plan.dockerfile)
+}
+
+// exampleBackendProject lays out, in a temporary directory, what the README's
+// `jamsocket dev -f examples/backend/Dockerfile` needs: the example's
+// Dockerfile, and its binary built as version.
+func exampleBackendProject(t *testing.T) (dir string, rebuild func(version string)) {
+	t.Helper()
+	dir = t.TempDir()
+	ex := filepath.Join(dir, "examples", "backend")
+	require.NoError(t, os.MkdirAll(ex, 0o755))
+	df, err := os.ReadFile(filepath.Join("..", "..", "examples", "backend", "Dockerfile"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(ex, "Dockerfile"), df, 0o644))
+	rebuild = func(version string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "backend.tmp")
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version="+version, "-o", tmp, "../../examples/backend")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
+		require.NoError(t, err, string(out))
+		require.NoError(t, os.Rename(tmp, filepath.Join(ex, "backend"))) // one change event
+	}
+	rebuild("v1")
+	return dir, rebuild
+}
+
+// devConnect connects through the dev server's API and returns the answer
+// (status and body).
+func devConnect(t *testing.T, apiURL, key string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Post(apiURL+"/v2/service/acct/svc/connect", "application/json", strings.NewReader(`{"key":"`+key+`","user":"ann"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, body
+}
+
+// readyAnswer connects, waits for ready and returns the example backend's
+// answer.
+func readyAnswer(t *testing.T, apiURL, key string) (types.ConnectResponse, map[string]any) {
+	t.Helper()
+	code, body := devConnect(t, apiURL, key)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var res types.ConnectResponse
+	require.NoError(t, json.Unmarshal(body, &res))
+	// The proxy waits for ready.
+	resp, err := http.Get(res.URL + "hello")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var answer map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	return res, answer
+}
+
+// TestDevDockerfileBuildsWatchesAndRebuilds runs the README's command on the
+// example backend: the image is built, backends answer with the verified
+// headers; a change of a watched file rebuilds, terminates the old backends,
+// and new spawns answer with the new build; a failed build leaves the server
+// up, not ready to spawn.
+func TestDevDockerfileBuildsWatchesAndRebuilds(t *testing.T) {
+	dockertest.Client(t)
+	dir, rebuild := exampleBackendProject(t)
+	ex := filepath.Join(dir, "examples", "backend")
+	d := startDev(t, "--no-interactive", "-f", filepath.Join(ex, "Dockerfile"), "-c", dir,
+		"-w", filepath.Join(ex, "backend"), "-w", filepath.Join(ex, "Dockerfile"))
+	apiURL := d.wait(`^  API:   (http://127\.0\.0\.1:\d+)$`)[1]
+	d.wait(`^\[build\] `)
+	d.wait(`^jamsocket dev: image [0-9a-f]{12} ready to spawn$`)
+
+	first, answer := readyAnswer(t, apiURL, "doc-1")
+	assert.Equal(t, "v1", answer["version"])
+	assert.Equal(t, "ann", answer["user"])
+	assert.Equal(t, first.BackendID, answer["backend_id"])
+	d.wait(`^\[` + first.BackendID + `\] .*session backend listening`)
+
+	mark := len(d.seen)
+	rebuild("v2")
+	d.waitFrom(mark, `^jamsocket dev: building the session backend image`)
+	d.waitFrom(mark, first.BackendID+` terminated doc-1`)
+	d.waitFrom(mark, `^jamsocket dev: image [0-9a-f]{12} ready to spawn$`)
+	second, answer := readyAnswer(t, apiURL, "doc-1")
+	assert.NotEqual(t, first.BackendID, second.BackendID)
+	assert.Equal(t, "v2", answer["version"], "a new spawn runs the new build")
+
+	mark = len(d.seen)
+	require.NoError(t, os.WriteFile(filepath.Join(ex, "Dockerfile"), []byte("FROM scratch\nCOPY no-such-file /x\n"), 0o644))
+	d.waitFrom(mark, `^jamsocket dev: the build failed`)
+	code, body := devConnect(t, apiURL, "doc-2")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	var e types.ErrorBody
+	require.NoError(t, json.Unmarshal(body, &e))
+	assert.Equal(t, "NotReadyToSpawn", e.Error.Code)
+	assert.Contains(t, e.Error.Message, "failed")
+	require.Equal(t, 0, d.stop())
+}
+
+// TestDevKilledLeavesNoContainerAfterRestart: `jamsocket dev --image`
+// killed with SIGKILL leaves its container; the next dev server removes it.
+func TestDevKilledLeavesNoContainerAfterRestart(t *testing.T) {
+	cli := dockertest.Client(t)
+	image := dockertest.GoImage(t, cli, "github.com/jamsocket-go/jamsocket/internal/dockertest/testbackend")
+	start := func() (*exec.Cmd, *bufio.Scanner) {
+		cmd := exec.Command(os.Args[0], mainArg, "dev", "--json", "--no-interactive", "--image", image,
+			"--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0")
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		cmd.Stderr = &bytes.Buffer{}
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+		return cmd, bufio.NewScanner(stdout)
+	}
+	next := func(sc *bufio.Scanner, match func(devEvent) bool) devEvent {
+		t.Helper()
+		for sc.Scan() {
+			var e devEvent
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+			if match(e) {
+				return e
+			}
+		}
+		t.Fatal("the dev server's output ended")
+		return devEvent{}
+	}
+	first, events := start()
+	listening := next(events, func(e devEvent) bool { return e.Type == "listening" })
+	code, body := devConnect(t, listening.APIURL, "k")
+	require.Equal(t, http.StatusOK, code, string(body))
+	ready := next(events, func(e devEvent) bool { return e.Type == "status" && e.Status == "ready" })
+	filter := client.Filters{}.Add("label", localplane.LabelBackend+"="+ready.BackendID)
+	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: filter})
+	require.NoError(t, err)
+	require.Len(t, list.Items, 1)
+
+	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
+	_ = first.Wait()
+	list, err = cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: filter})
+	require.NoError(t, err)
+	require.Len(t, list.Items, 1, "a killed server cannot remove its container")
+
+	_, events = start()
+	next(events, func(e devEvent) bool { return e.Type == "listening" })
+	list, err = cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: filter})
+	require.NoError(t, err)
+	assert.Empty(t, list.Items, "the next server removed the container of the killed one")
+}
+
+func TestDevWithoutEngineSaysSo(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	d := startDev(t, "--image", "x")
+	for range d.lines { // run ends by itself
+	}
+	d.code, d.exited = <-d.done, true
+	assert.NotEqual(t, 0, d.code)
+	assert.Contains(t, d.stderr.String(), "no Docker engine answers")
+}
+
+// waitFrom is wait for a line after the first mark lines seen.
+func (d *devRun) waitFrom(mark int, pattern string) []string {
+	d.t.Helper()
+	seen := d.seen
+	d.seen = seen[mark:]
+	defer func() { d.seen = append(seen[:mark:mark], d.seen...) }()
+	return d.wait(pattern)
+}
