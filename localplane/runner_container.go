@@ -165,7 +165,9 @@ func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remov
 			continue
 		}
 		_, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
+		// Another server starting at the same time may be removing it too
+		// (the engine answers 409 Conflict).
+		if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			errs = append(errs, err)
 			continue
 		}
