@@ -65,14 +65,7 @@ func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		if account := r.PathValue("account"); account != "" {
-			s.mu.Lock()
-			if s.accounts == nil {
-				s.accounts = map[string]struct{}{}
-			}
-			if len(s.accounts) < maxSeenAccounts {
-				s.accounts[account] = struct{}{}
-			}
-			s.mu.Unlock()
+			s.reg.seeAccount(account)
 		}
 		h(w, r)
 	}
@@ -83,11 +76,7 @@ func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 	accounts := slices.Clone(s.cfg.Accounts)
 	if len(accounts) == 0 {
-		s.mu.Lock()
-		for a := range s.accounts {
-			accounts = append(accounts, a)
-		}
-		s.mu.Unlock()
+		accounts = s.reg.seenAccounts()
 	}
 	slices.Sort(accounts)
 	if accounts == nil {
@@ -118,15 +107,10 @@ func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 		before = time.Now()
 	}
 
-	s.mu.Lock()
-	var candidates []*backend
-	for _, b := range s.byID {
-		if b.spec.account == account && b.spec.service == service &&
-			!b.created.Truncate(time.Millisecond).After(before) && b.terminable(req.Hard) {
-			candidates = append(candidates, b)
-		}
-	}
-	s.mu.Unlock()
+	candidates := s.reg.backends(func(b *backend) bool {
+		return b.spec.account == account && b.spec.service == service &&
+			!b.created.Truncate(time.Millisecond).After(before) && b.terminable(req.Hard)
+	})
 	slices.SortFunc(candidates, func(a, b *backend) int { return a.created.Compare(b.created) })
 
 	if req.DryRun {

@@ -193,14 +193,7 @@ func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
 // Backends spawned through /ctrl/connect belong to no account.
 func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
 	account := r.PathValue("account")
-	s.mu.Lock()
-	var mine []*backend
-	for _, b := range s.byID {
-		if b.spec.account == account {
-			mine = append(mine, b)
-		}
-	}
-	s.mu.Unlock()
+	mine := s.reg.backends(func(b *backend) bool { return b.spec.account == account })
 	list := []types.BackendSummary{}
 	for _, b := range mine {
 		st, _ := b.current()

@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -35,7 +36,7 @@ type Backend struct {
 	Port int
 	// Output receives the backend's log output: every line written to it
 	// appears in the logs stream (as stdout) and in Config.BackendOutput.
-	Output interface{ Write([]byte) (int, error) }
+	Output io.Writer
 }
 
 // BackendView is a backend as Server.Backends and Config.OnChange show it:

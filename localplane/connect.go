@@ -68,8 +68,8 @@ func joinKeyID(parts ...string) string {
 }
 
 // connect returns the backend holding keyID, or spawns one from spec (unless
-// noSpawn), and mints a token bound to spec.user and spec.auth. Exactly one
-// backend holds a key: the lookup and the insertion happen under one lock.
+// noSpawn), and mints a token bound to spec.user and spec.auth; the
+// registry makes the lookup and the insertion one step.
 func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectResult, error) {
 	userData := "{}"
 	if spec.auth != nil {
@@ -83,93 +83,32 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 		return connectResult{}, fmt.Errorf("user is longer than %d bytes or auth longer than %d bytes as JSON", maxUserLength, maxUserDataLength)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return connectResult{}, ErrClosed
-	}
-	// A terminated backend no longer holds its key, even in the moment
-	// before its lifecycle goroutine has released it.
-	if b := s.byKey[keyID]; keyID != "" && b != nil {
-		if st, _ := b.current(); !st.Status.IsTerminal() {
-			if b.spec.tag != spec.tag {
-				return connectResult{}, errKeyHeld
-			}
-			res := connectResult{b: b, status: st.Status}
-			res.token, res.secret = s.grantLocked(b, spec.user, userData)
-			return res, nil
-		}
-	}
-	if noSpawn {
-		return connectResult{}, errKeyUnheld
-	}
-	if s.live >= maxLiveBackends {
-		return connectResult{}, errTooMany
-	}
-	if reason := s.spawnHoldLocked(); reason != "" {
-		return connectResult{}, fmt.Errorf("%w: %s", errNotReadyToSpawn, reason)
-	}
-	id := spec.id
-	if id == "" {
-		for id == "" || s.byID[id] != nil {
-			id = randomID(14)
-		}
-	} else if s.byID[id] != nil {
-		return connectResult{}, errIDTaken
-	}
+	hold := s.spawnHoldLocked()
+	s.mu.Unlock()
 	if !spec.keyGiven {
 		spec.key = "lk-" + randomID(14)
 	}
-	b := newBackend(s, id, keyID, spec, time.Now())
-	if spec.staticToken {
-		b.staticToken = "s." + randomToken()
+	res, err := s.reg.connect(spawnRequest{
+		keyID: keyID, spec: spec, userData: userData, noSpawn: noSpawn, hold: hold,
+		create: func(id string, spec spawnSpec) *backend {
+			b := newBackend(s, id, keyID, spec, time.Now())
+			if spec.staticToken {
+				b.staticToken = "s." + randomToken()
+			}
+			b.history = []state{{BackendState: types.BackendState{Status: types.StatusScheduled, Time: b.created.UTC().Truncate(time.Millisecond)}}}
+			return b
+		},
+	})
+	if err != nil || !res.spawned {
+		return res, err
 	}
-	s.byID[id] = b
-	s.live++
-	if keyID != "" {
-		s.byKey[keyID] = b
-	}
-	b.history = []state{{BackendState: types.BackendState{Status: types.StatusScheduled, Time: b.created.UTC().Truncate(time.Millisecond)}}}
-	res := connectResult{b: b, spawned: true, status: types.StatusScheduled}
-	res.token, res.secret = s.grantLocked(b, spec.user, userData)
-	s.log.Info("backend scheduled", "backend", id, "key", spec.key)
-	go b.run()
+	s.log.Info("backend scheduled", "backend", res.b.id, "key", res.b.spec.key)
+	go res.b.run()
 	return res, nil
 }
 
 // maxKeyLength is Jamsocket's limit on keys, in characters.
 const maxKeyLength = 128
-
-// grantLocked mints a connection token (and secret) for b, or returns its
-// static token. s.mu must be held.
-func (s *Server) grantLocked(b *backend, user, userData string) (token, secret string) {
-	if b.staticToken != "" {
-		if s.byToken[b.staticToken] == nil {
-			s.byToken[b.staticToken] = &grant{b: b, userData: "{}", static: true}
-			b.mu.Lock()
-			b.tokens = append(b.tokens, b.staticToken)
-			b.mu.Unlock()
-		}
-		return b.staticToken, ""
-	}
-	token, secret = randomToken(), randomToken()
-	now := time.Now()
-	s.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: now.Add(s.cfg.TokenTTL)}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Drop expired tokens, and the oldest beyond the bound: tokens are
-	// minted in order, so the expired ones come first.
-	drop := 0
-	for ; drop < len(b.tokens); drop++ {
-		g := s.byToken[b.tokens[drop]]
-		full := len(b.tokens)-drop >= maxTokensPerBackend
-		if g != nil && !full && now.Before(g.expires) {
-			break
-		}
-		delete(s.byToken, b.tokens[drop])
-	}
-	b.tokens = append(b.tokens[drop:], token)
-	return token, secret
-}
 
 // reservedEnv reports the first name in env that a backend's environment
 // reserves, or "".

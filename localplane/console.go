@@ -236,14 +236,11 @@ func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
 		}
 		userData = string(data)
 	}
-	s.mu.Lock()
-	if st, _ := b.current(); st.Status.IsTerminal() || s.byID[b.id] != b {
-		s.mu.Unlock()
+	token, ok := s.reg.mint(b, b.spec.user, userData)
+	if !ok {
 		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
 		return
 	}
-	token, _ := s.grantLocked(b, b.spec.user, userData)
-	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]string{"url": s.ProxyURL() + "/" + token + "/"})
 }
@@ -278,12 +275,7 @@ type consoleEvent struct {
 }
 
 func (s *Server) consoleReset(seq uint64) sseEvent {
-	s.mu.Lock()
-	all := make([]*backend, 0, len(s.byID))
-	for _, b := range s.byID {
-		all = append(all, b)
-	}
-	s.mu.Unlock()
+	all := s.reg.backends(nil)
 	rows := make([]consoleRow, len(all))
 	for i, b := range all {
 		rows[i] = s.consoleRow(b)

@@ -71,6 +71,20 @@
 // /ctrl/*) requires "Authorization: Bearer {Token}"; status
 // endpoints and /pub/* stay public.
 //
+// # Browser safety
+//
+// The API is closed to web pages by default: it answers only a Host that is
+// a loopback name, an IP address, the APIAddr host or in Config.AllowHosts
+// (421 otherwise: DNS rebinding gets nothing); a state change (any method
+// but GET and HEAD) needs a JSON body or none (415) and, without a token,
+// an Origin that is absent, loopback or in Config.AllowOrigins (403); CORS
+// is open only on the public status routes. A wrong method on a known path
+// is 405 with Allow. Names, identities, tokens and backends are bounded in
+// size and number, seconds fields are checked against Plane's i32 at
+// decode, and both listeners have header, body and idle timeouts (event
+// streams and WebSockets stay open). A non-loopback listener is logged as
+// a warning naming what it exposes.
+//
 // # Backends
 //
 // Each connect either returns the live backend holding its key (spawned:
@@ -85,12 +99,17 @@
 // lifetime_limit_seconds sweep it (reason swept). A terminated backend's
 // status stays readable for Config.RetainTerminated.
 //
-// Process backends (Config.Command) get the plane's environment plus what a
-// Plane drone gives a container: PORT (a free port), SESSION_BACKEND_ID,
+// Process backends (Config.Command) get a clean environment: what a Plane
+// drone gives a container, PORT (a free port), SESSION_BACKEND_ID,
 // SESSION_BACKEND_KEY, SESSION_BACKEND_FENCING_TOKEN,
 // SESSION_BACKEND_STATIC_TOKEN (static tokens only), JAMSOCKET_SERVICE
-// (Jamsocket surface only) and the connect's executable.env. They run in
-// their own process group, which is killed as a whole. Their stdout and
+// (Jamsocket surface only) and the connect's executable.env, over only the
+// variables of the plane's own environment that DefaultPassEnv and
+// Config.PassEnv name. They run in their own process group, which is killed
+// as a whole. If the plane's process dies without Close (kill -9), Linux
+// kills each backend process (a parent-death signal) and a guard process
+// kills their groups; elsewhere on Unix the guard alone does; Windows has
+// neither, and leaves them running. Their stdout and
 // stderr lines feed the logs stream and Config.BackendOutput. On Linux,
 // resource_limits become rlimits (RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE);
 // elsewhere they are logged and ignored.

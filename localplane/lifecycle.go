@@ -2,6 +2,7 @@ package localplane
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -42,126 +43,185 @@ const (
 // terminated. It is the only writer of statuses after scheduled.
 func (b *backend) run() {
 	defer b.srv.finished(b)
-	cfg := &b.srv.cfg
-	log := b.srv.log.With("backend", b.id)
+	l := &lifecycle{b: b, cfg: &b.srv.cfg, log: b.srv.log.With("backend", b.id), lastLive: types.StatusWaiting}
+	if !l.start() {
+		return
+	}
+	ctx, stopProbe := context.WithCancel(context.Background())
+	defer stopProbe()
+	l.arm(ctx)
+	defer l.disarm()
+	l.serve()
+}
 
+// lifecycle is one backend's run, from start to exit. Its methods read in
+// the order its states come: start, arm, serve (ready, sweeps, termination
+// requests), soft and hard termination, exit.
+type lifecycle struct {
+	b   *backend
+	cfg *Config
+	log *slog.Logger
+	p   proc
+
+	reason   types.TerminationReason // set once ending
+	kind     types.TerminationKind
+	lastLive types.BackendStatus // the last status before ending: waiting or ready
+
+	ready                chan struct{} // closed by the probe
+	startup, idle, grace *time.Timer
+	startupC, lifetimeC  <-chan time.Time
+	idleC, graceC        <-chan time.Time
+}
+
+// start takes the backend from scheduled to waiting: its runner starts it.
+// It reports false when the runner could not, after recording terminated
+// (internalerror).
+func (l *lifecycle) start() bool {
+	b := l.b
 	b.srv.changed(b, false) // scheduled, reported here to keep OnChange in order
 	if b.spec.mount != nil {
-		log.Info("executable.mount is not supported locally; ignored")
+		l.log.Info("executable.mount is not supported locally; ignored")
 	}
 	b.setStatus(types.StatusLoading)
 	b.setStatus(types.StatusStarting)
 	p, err := b.srv.runner.start(b)
 	if err != nil {
-		log.Error("backend failed to start", "err", err)
+		l.log.Error("backend failed to start", "err", err)
 		b.appendLog("stderr", "localplane: "+err.Error())
 		b.setState(state{BackendState: types.BackendState{
 			Status: types.StatusTerminated, TerminationReason: types.ReasonInternalError,
 		}, lastStatus: types.StatusStarting})
-		return
+		return false
 	}
-	log.Info("backend started", "pid", p.PID(), "port", b.port)
+	l.p = p
+	l.log.Info("backend started", "pid", p.PID(), "port", b.port)
 	b.setStatus(types.StatusWaiting)
+	return true
+}
 
-	probeCtx, stopProbe := context.WithCancel(context.Background())
-	defer stopProbe()
-	readyCh := make(chan struct{})
-	go b.srv.probe(probeCtx, b.addr(), readyCh)
+// arm starts the readiness probe and the startup and lifetime timers.
+func (l *lifecycle) arm(ctx context.Context) {
+	l.ready = make(chan struct{})
+	go l.b.srv.probe(ctx, l.b.addr(), l.ready)
+	l.startup = time.NewTimer(l.cfg.StartupTimeout)
+	l.startupC = l.startup.C
+	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)
+}
 
-	startup := time.NewTimer(cfg.StartupTimeout)
-	defer startup.Stop()
-	startupC := startup.C
-	lifetimeC := timerC(b.spec.lifetime, b.created)
-	var idle, grace *time.Timer
-	var idleC, graceC <-chan time.Time
-	defer func() {
-		for _, t := range []*time.Timer{idle, grace} {
-			if t != nil {
-				t.Stop()
-			}
+// disarm stops the timers still running.
+func (l *lifecycle) disarm() {
+	for _, t := range []*time.Timer{l.startup, l.idle, l.grace} {
+		if t != nil {
+			t.Stop()
 		}
-	}()
-
-	var reason types.TerminationReason
-	var kind types.TerminationKind
-	lastLive := types.StatusWaiting
-	soft := func(r types.TerminationReason) {
-		if reason != "" {
-			return // already ending
-		}
-		reason, kind = r, types.KindSoft
-		b.setState(state{BackendState: types.BackendState{
-			Status: types.StatusTerminating, TerminationReason: reason, TerminationKind: kind,
-		}})
-		log.Info("terminating", "reason", reason)
-		p.Signal(false)
-		grace = time.NewTimer(cfg.GracePeriod)
-		graceC = grace.C
 	}
-	hard := func(r types.TerminationReason) {
-		if kind == types.KindHard {
-			return
-		}
-		if reason == "" {
-			reason = r
-		}
-		kind = types.KindHard
-		graceC = nil
-		b.setState(state{BackendState: types.BackendState{
-			Status: types.StatusHardTerminating, TerminationReason: reason, TerminationKind: kind,
-		}})
-		log.Info("hard-terminating", "reason", reason)
-		p.Signal(true)
-	}
+}
 
+// serve waits for what happens to a running backend, until its process has
+// exited.
+func (l *lifecycle) serve() {
+	b := l.b
 	for {
 		select {
-		case <-readyCh:
-			readyCh, startupC = nil, nil
-			startup.Stop()
-			if reason == "" && b.setStatus(types.StatusReady) {
-				lastLive = types.StatusReady
-				if b.spec.maxIdle > 0 {
-					b.touch()
-					idle = time.NewTimer(b.spec.maxIdle)
-					idleC = idle.C
-				}
-			}
-		case <-startupC:
-			startupC = nil
-			hard(types.ReasonStartupTimeout)
-		case <-lifetimeC:
-			lifetimeC = nil
-			soft(types.ReasonSwept)
-		case <-idleC:
-			if d := b.idleFor(); d >= b.spec.maxIdle {
-				idleC = nil
-				soft(types.ReasonSwept)
-			} else {
-				idle.Reset(b.spec.maxIdle - d)
-			}
-		case <-graceC:
-			graceC = nil
-			hard(reason)
+		case <-l.ready:
+			l.onReady()
+		case <-l.startupC:
+			l.startupC = nil
+			l.hard(types.ReasonStartupTimeout)
+		case <-l.lifetimeC:
+			l.lifetimeC = nil
+			l.soft(types.ReasonSwept)
+		case <-l.idleC:
+			l.onIdleTimer()
+		case <-l.graceC:
+			l.graceC = nil
+			l.hard(l.reason)
 		case req := <-b.termCh:
 			if req.hard {
-				hard(req.reason)
+				l.hard(req.reason)
 			} else {
-				soft(req.reason)
+				l.soft(req.reason)
 			}
-		case code := <-p.Exited():
-			exitErr := code != 0
-			b.setState(state{
-				BackendState: types.BackendState{
-					Status: types.StatusTerminated, TerminationReason: reason, TerminationKind: kind,
-					ExitError: &exitErr,
-				},
-				exitCode: &code, lastStatus: lastLive,
-			})
-			log.Info("backend terminated", "exit_code", code, "reason", reason)
+		case code := <-l.p.Exited():
+			l.exited(code)
 			return
 		}
 	}
+}
+
+// onReady marks the backend ready (unless it is already ending) and starts
+// its idle timer.
+func (l *lifecycle) onReady() {
+	l.ready, l.startupC = nil, nil
+	l.startup.Stop()
+	if l.reason != "" || !l.b.setStatus(types.StatusReady) {
+		return
+	}
+	l.lastLive = types.StatusReady
+	if maxIdle := l.b.spec.maxIdle; maxIdle > 0 {
+		l.b.touch()
+		l.idle = time.NewTimer(maxIdle)
+		l.idleC = l.idle.C
+	}
+}
+
+// onIdleTimer sweeps a backend idle for max_idle_seconds, or waits for the
+// rest of that time.
+func (l *lifecycle) onIdleTimer() {
+	maxIdle := l.b.spec.maxIdle
+	if d := l.b.idleFor(); d < maxIdle {
+		l.idle.Reset(maxIdle - d)
+		return
+	}
+	l.idleC = nil
+	l.soft(types.ReasonSwept)
+}
+
+// soft starts a soft termination: terminating, SIGTERM, and the grace
+// period before a hard one. Nothing happens if the backend is ending.
+func (l *lifecycle) soft(r types.TerminationReason) {
+	if l.reason != "" {
+		return
+	}
+	l.reason, l.kind = r, types.KindSoft
+	l.b.setState(state{BackendState: types.BackendState{
+		Status: types.StatusTerminating, TerminationReason: l.reason, TerminationKind: l.kind,
+	}})
+	l.log.Info("terminating", "reason", l.reason)
+	l.p.Signal(false)
+	l.grace = time.NewTimer(l.cfg.GracePeriod)
+	l.graceC = l.grace.C
+}
+
+// hard hard-terminates: hard-terminating and SIGKILL. The reason of a soft
+// termination under way is kept.
+func (l *lifecycle) hard(r types.TerminationReason) {
+	if l.kind == types.KindHard {
+		return
+	}
+	if l.reason == "" {
+		l.reason = r
+	}
+	l.kind = types.KindHard
+	l.graceC = nil
+	l.b.setState(state{BackendState: types.BackendState{
+		Status: types.StatusHardTerminating, TerminationReason: l.reason, TerminationKind: l.kind,
+	}})
+	l.log.Info("hard-terminating", "reason", l.reason)
+	l.p.Signal(true)
+}
+
+// exited records terminated, with the process's exit code.
+func (l *lifecycle) exited(code int) {
+	exitErr := code != 0
+	l.b.setState(state{
+		BackendState: types.BackendState{
+			Status: types.StatusTerminated, TerminationReason: l.reason, TerminationKind: l.kind,
+			ExitError: &exitErr,
+		},
+		exitCode: &code, lastStatus: l.lastLive,
+	})
+	l.log.Info("backend terminated", "exit_code", code, "reason", l.reason)
 }
 
 // timerC returns a channel that fires d after from, or nil if d is 0.

@@ -29,19 +29,15 @@ type Server struct {
 	keepAlive   time.Duration // SSE keep-alive interval
 	timeouts    timeouts
 	proxyLog    *log.Logger // the backends' ReverseProxy errors, into cfg.Logger
+	reg         *registry   // the backends, their keys and tokens
 
+	// mu guards the server's own state below; the registry has its own lock.
 	mu       sync.Mutex
 	started  bool
 	closed   bool
-	hold     string // why connects may not spawn now ("" when they may)
-	byID     map[string]*backend
-	byKey    map[string]*backend
-	byToken  map[string]*grant
-	accounts map[string]struct{} // accounts named on the Jamsocket surface
-	services serviceCatalog      // the services of the service endpoints
-	live     int                 // backends not terminated yet
-	ended    []*backend          // terminated backends not forgotten yet, oldest first
-	console  consoleHub          // numbered changes for the console's event stream
+	hold     string         // why connects may not spawn now ("" when they may)
+	services serviceCatalog // the services of the service endpoints
+	console  consoleHub     // numbered changes for the console's event stream
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server
@@ -51,17 +47,6 @@ type Server struct {
 	serving   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// grant is what a connection token stands for: a backend, and the identity
-// the connect bound to it.
-type grant struct {
-	b        *backend
-	user     string
-	userData string // JSON of auth, "{}" when none
-	secret   string
-	static   bool      // a static token: the path is forwarded unchanged
-	expires  time.Time // when the token stops opening requests (zero: never)
 }
 
 // keepAliveInterval is how often SSE streams send a keep-alive comment.
@@ -108,9 +93,7 @@ func New(cfg Config) (*Server, error) {
 			Timeout:   2 * time.Second,
 			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
 		},
-		byID:    map[string]*backend{},
-		byKey:   map[string]*backend{},
-		byToken: map[string]*grant{},
+		reg:     newRegistry(cfg.TokenTTL),
 		closing: make(chan struct{}),
 	}
 	switch {
@@ -213,11 +196,8 @@ func (s *Server) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		close(s.closing)
-		all := make([]*backend, 0, len(s.byID))
-		for _, b := range s.byID {
-			all = append(all, b)
-		}
 		s.mu.Unlock()
+		all := s.reg.close()
 
 		for _, b := range all {
 			b.terminate(true, types.ReasonExternal) // ErrNotRunning is fine
@@ -281,12 +261,7 @@ func (s *Server) urlOf(ln net.Listener) string {
 // Backends lists every live backend and every terminated one still retained,
 // oldest first.
 func (s *Server) Backends() []BackendView {
-	s.mu.Lock()
-	all := make([]*backend, 0, len(s.byID))
-	for _, b := range s.byID {
-		all = append(all, b)
-	}
-	s.mu.Unlock()
+	all := s.reg.backends(nil)
 	out := make([]BackendView, 0, len(all))
 	for _, b := range all {
 		out = append(out, b.summary())
@@ -321,11 +296,7 @@ func (s *Server) Terminate(id string, hard bool) error {
 	return b.terminate(hard, types.ReasonExternal)
 }
 
-func (s *Server) lookup(id string) *backend {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.byID[id]
-}
+func (s *Server) lookup(id string) *backend { return s.reg.backend(id) }
 
 // changed reports a backend's change to the console and Config.OnChange.
 func (s *Server) changed(b *backend, forgotten bool) {
@@ -341,20 +312,7 @@ func (s *Server) changed(b *backend, forgotten bool) {
 // finished runs when a backend's lifecycle ends: the key is released, proxy
 // connections to it are cut, and it is forgotten after RetainTerminated.
 func (s *Server) finished(b *backend) {
-	s.mu.Lock()
-	if b.keyID != "" && s.byKey[b.keyID] == b {
-		delete(s.byKey, b.keyID)
-	}
-	s.live--
-	closed := s.closed
-	var early *backend // the oldest terminated one, beyond the bound
-	if !closed {
-		s.ended = append(s.ended, b)
-		if len(s.ended) > maxRetainedTerminated {
-			early = s.ended[0]
-		}
-	}
-	s.mu.Unlock()
+	early, closed := s.reg.finished(b) // early: the oldest terminated one, beyond the bound
 	b.closeProxy()
 	if !closed {
 		b.mu.Lock()
@@ -374,19 +332,6 @@ func (s *Server) finished(b *backend) {
 
 // forget drops a terminated backend and its tokens.
 func (s *Server) forget(b *backend) {
-	s.mu.Lock()
-	if s.byID[b.id] == b {
-		delete(s.byID, b.id)
-	}
-	if i := slices.Index(s.ended, b); i >= 0 {
-		s.ended = slices.Delete(s.ended, i, i+1)
-	}
-	b.mu.Lock()
-	for _, t := range b.tokens {
-		delete(s.byToken, t)
-	}
-	b.tokens = nil
-	b.mu.Unlock()
-	s.mu.Unlock()
+	s.reg.forget(b)
 	s.changed(b, true)
 }

@@ -1,0 +1,85 @@
+package localplane_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/jamsocket-go/jamsocket/localplane"
+)
+
+// BenchmarkConnect measures the API's connect path: a keyed connect to a
+// backend that already holds the key (no spawn), through the browser guard
+// and the registry, as the SDK sends it, from parallel goroutines.
+//
+//	go test -run '^$' -bench 'Connect|ProxyPost' -benchmem ./localplane/
+func BenchmarkConnect(b *testing.B) {
+	srv, client := benchPlane(b, localplane.Config{Handler: okHandler})
+	if _, err := client.Spawn(b.Context(), nil); err != nil { // warm up
+		b.Fatal(err)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
+	b.Cleanup(transport.CloseIdleConnections)
+	hc := &http.Client{Transport: transport}
+	url := srv.APIURL() + "/v2/service/bench/bench/connect"
+	body := []byte(`{"key":"bench-key","user":"ann","auth":{"role":"editor"}}`)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("connect: %s", resp.Status)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkProxyPost sends a 4 KiB POST body through the plane's proxy to a
+// handler backend that reads it: the path of a proxied request body.
+func BenchmarkProxyPost(b *testing.B) {
+	_, client := benchPlane(b, localplane.Config{Handler: func(localplane.Backend) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			_, _ = w.Write([]byte("ok"))
+		})
+	}})
+	conn, err := client.Spawn(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := client.WaitReady(b.Context(), conn.BackendID); err != nil {
+		b.Fatal(err)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
+	b.Cleanup(transport.CloseIdleConnections)
+	hc := &http.Client{Transport: transport}
+	payload := bytes.Repeat([]byte("x"), 4<<10)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := hc.Post(conn.URL, "application/octet-stream", bytes.NewReader(payload))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("POST: %s", resp.Status)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
