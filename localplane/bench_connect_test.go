@@ -24,24 +24,7 @@ func BenchmarkConnect(b *testing.B) {
 	hc := &http.Client{Transport: transport}
 	url := srv.APIURL() + "/v2/service/bench/bench/connect"
 	body := []byte(`{"key":"bench-key","user":"ann","auth":{"role":"editor"}}`)
-	b.ReportAllocs()
-	b.SetParallelism(4)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Errorf("connect: %s", resp.Status)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	benchPosts(b, hc, url, "application/json", body)
 }
 
 // BenchmarkProxyPost sends a 4 KiB POST body through the plane's proxy to a
@@ -64,11 +47,16 @@ func BenchmarkProxyPost(b *testing.B) {
 	b.Cleanup(transport.CloseIdleConnections)
 	hc := &http.Client{Transport: transport}
 	payload := bytes.Repeat([]byte("x"), 4<<10)
+	benchPosts(b, hc, conn.URL, "application/octet-stream", payload)
+}
+
+// benchPosts POSTs body to url from parallel goroutines and reports req/s.
+func benchPosts(b *testing.B, hc *http.Client, url, contentType string, body []byte) {
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			resp, err := hc.Post(conn.URL, "application/octet-stream", bytes.NewReader(payload))
+			resp, err := hc.Post(url, contentType, bytes.NewReader(body))
 			if err != nil {
 				b.Error(err)
 				return
