@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jamsocket-go/jamsocket/internal/retry"
 	"github.com/jamsocket-go/jamsocket/internal/sse"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -35,30 +34,28 @@ type (
 // Backend returns what the API knows of a backend: its service, cluster,
 // image, key and whole status history, sorted by time (oldest first).
 func (c *Client) Backend(ctx context.Context, backendID string) (*BackendInfo, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("Backend")
+	d, err := c.account("Backend")
+	if err != nil {
+		return nil, err
 	}
 	if err := checkBackendID(backendID); err != nil {
 		return nil, err
 	}
-	path := pathOf("v2", "backend", backendID)
-	var info BackendInfo
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &info); err != nil {
+	info, err := d.backend(ctx, backendID)
+	if err != nil {
 		return nil, err
 	}
-	if info.ID == "" {
-		return nil, invalid(http.MethodGet, path, "backend info has no id")
-	}
 	slices.SortStableFunc(info.Statuses, func(a, b V2State) int { return a.Time.Compare(b.Time) })
-	return &info, nil
+	return info, nil
 }
 
 // ListBackends returns the account's running backends.
 func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("ListBackends")
+	d, err := c.account("ListBackends")
+	if err != nil {
+		return nil, err
 	}
-	return getList[BackendSummary](ctx, c, pathOf("v2", "account", c.cfg.Account, "backends"), "running_backends")
+	return d.listBackends(ctx)
 }
 
 // Logs streams a backend's output, one line per value, with the server's
@@ -83,24 +80,25 @@ func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
 // ends the stream with a *StreamError. Range over Logs again to go on.
 func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error] {
 	return func(yield func(LogLine, error) bool) {
-		if c.plane != nil {
-			yield(LogLine{}, unsupportedOnPlane("Logs"))
+		d, err := c.account("Logs")
+		if err != nil {
+			yield(LogLine{}, err)
 			return
 		}
 		if err := checkBackendID(backendID); err != nil {
 			yield(LogLine{}, err)
 			return
 		}
-		d := &logDeduper{}
+		dedupe := &logDeduper{}
 		s := eventStream[LogLine]{
-			path:      pathOf("v2", "backend", backendID, "logs", "stream"),
+			path:      d.logsPath(backendID),
 			auth:      true,
-			decode:    d.decode,
+			decode:    dedupe.decode,
 			isLast:    func(LogLine) bool { return false },
 			complete:  c.backendGone(backendID),
-			onConnect: d.reconnected,
+			onConnect: dedupe.reconnected,
 		}
-		s.run(ctx, c, yield)
+		s.run(ctx, c.caller, yield)
 	}
 }
 
@@ -109,8 +107,9 @@ func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, 
 // measurement). An event that is not a metrics sample is skipped.
 func (c *Client) Metrics(ctx context.Context, backendID string) iter.Seq2[Metrics, error] {
 	return func(yield func(Metrics, error) bool) {
-		if c.plane != nil {
-			yield(Metrics{}, unsupportedOnPlane("Metrics"))
+		d, err := c.account("Metrics")
+		if err != nil {
+			yield(Metrics{}, err)
 			return
 		}
 		if err := checkBackendID(backendID); err != nil {
@@ -118,13 +117,13 @@ func (c *Client) Metrics(ctx context.Context, backendID string) iter.Seq2[Metric
 			return
 		}
 		s := eventStream[Metrics]{
-			path:     pathOf("v2", "backend", backendID, "metrics", "stream"),
+			path:     d.metricsPath(backendID),
 			auth:     true,
 			decode:   decodeMetrics,
 			isLast:   func(Metrics) bool { return false },
 			complete: c.backendGone(backendID),
 		}
-		s.run(ctx, c, yield)
+		s.run(ctx, c.caller, yield)
 	}
 }
 
@@ -173,32 +172,24 @@ const MaxTerminateAllRounds = 100
 // terminated changes nothing. Mass termination may cause mass re-spawns by
 // clients, which can hit rate limits.
 func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (*TerminateAllResult, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("TerminateAll")
+	d, err := c.account("TerminateAll")
+	if err != nil {
+		return nil, err
 	}
 	before := req.Before
 	if before.IsZero() {
 		before = time.Now()
 	}
-	path := pathOf("service", c.cfg.Account, c.cfg.Service, "terminate-backends")
-	body := types.TerminateBackendsRequest{Before: types.WireTime(before), Hard: req.Hard, DryRun: req.DryRun}
 	result := &TerminateAllResult{}
 	for result.Rounds < MaxTerminateAllRounds {
-		var round struct {
-			types.TerminateBackendsResponse
-			IsComplete *bool `json:"is_complete"`
-		}
-		err := c.do(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, class: retry.Idempotent}, &round)
+		round, err := d.terminateBackends(ctx, before, req.Hard, req.DryRun)
 		if err != nil {
 			return result, fmt.Errorf("%w (after %d round(s), %d terminated)", err, result.Rounds, result.TerminatedCount)
 		}
-		if round.IsComplete == nil {
-			return result, invalid(http.MethodPost, path, "no is_complete")
-		}
 		result.Rounds++
-		result.BackendCount += round.BackendCount
-		result.TerminatedCount += round.TerminatedCount
-		result.IsComplete = *round.IsComplete
+		result.BackendCount += round.backendCount
+		result.TerminatedCount += round.terminatedCount
+		result.IsComplete = round.isComplete
 		if result.IsComplete || req.DryRun {
 			break
 		}
@@ -225,24 +216,6 @@ func decodeMetrics(ev sse.Event) (Metrics, bool, error) {
 		return Metrics{}, false, err
 	}
 	return m, true, nil
-}
-
-// getList GETs path and returns the list its answer holds under field. An
-// answer without the field is not the promised one: an empty list is [].
-func getList[T any](ctx context.Context, c *Client, path, field string) ([]T, error) {
-	var body map[string]json.RawMessage
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
-		return nil, err
-	}
-	raw, ok := body[field]
-	if !ok || string(raw) == "null" {
-		return nil, invalid(http.MethodGet, path, "no "+field)
-	}
-	var list []T
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, &DecodeError{Method: http.MethodGet, Path: path, StatusCode: http.StatusOK, Err: err}
-	}
-	return list, nil
 }
 
 // invalid is the error of a 200 response that decoded but lacks what the

@@ -80,7 +80,7 @@ func ParseEnv(getenv func(string) string) (EnvConfig, error) {
 			return EnvConfig{}, fmt.Errorf("jamsocket: %s and %s=true select different targets (a Plane controller, a local dev server); unset one",
 				EnvPlaneURL, EnvDev)
 		}
-		cfg, err := planeConfigFromEnv(getenv)
+		cfg, err := envPlaneConfig(getenv)
 		if err != nil {
 			return EnvConfig{}, err
 		}

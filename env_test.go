@@ -25,8 +25,8 @@ func TestFromEnv(t *testing.T) {
 		c, err := FromEnv()
 		require.NoError(t, err)
 		assert.Equal(t, DefaultAPIURL, c.APIURL())
-		assert.Equal(t, "acme", c.cfg.Account)
-		assert.Equal(t, "editor", c.cfg.Service)
+		assert.Equal(t, "acme", c.driver.(*jamsocketDriver).cfg.Account)
+		assert.Equal(t, "editor", c.driver.(*jamsocketDriver).cfg.Service)
 		assert.Equal(t, testToken, c.token)
 	})
 	t.Run("hosted with API URL and environment", func(t *testing.T) {
@@ -40,7 +40,7 @@ func TestFromEnv(t *testing.T) {
 		c, err := FromEnv()
 		require.NoError(t, err)
 		assert.Equal(t, "https://api.staging.example", c.APIURL())
-		assert.Equal(t, "staging", c.cfg.Environment)
+		assert.Equal(t, "staging", c.driver.(*jamsocketDriver).cfg.Environment)
 	})
 	t.Run("every missing variable is named", func(t *testing.T) {
 		clearEnv(t)
@@ -67,7 +67,7 @@ func TestFromEnv(t *testing.T) {
 		c, err = FromEnv()
 		require.NoError(t, err)
 		assert.Equal(t, "http://localhost:9123", c.APIURL())
-		assert.Equal(t, "-", c.cfg.Account)
+		assert.Equal(t, "-", c.driver.(*jamsocketDriver).cfg.Account)
 	})
 	t.Run("dev mode errors", func(t *testing.T) {
 		clearEnv(t)
@@ -94,10 +94,10 @@ func TestFromEnv(t *testing.T) {
 		t.Setenv(EnvAccount, "acme")
 		c, err := FromEnv()
 		require.NoError(t, err)
-		require.NotNil(t, c.plane)
+		require.IsType(t, &planeDriver{}, c.driver)
 		assert.Equal(t, "http://127.0.0.1:8080", c.APIURL())
 		assert.Equal(t, PlaneConfig{ControllerURL: "http://127.0.0.1:8080", Token: testToken,
-			Executable: PlaneExecutable{Image: "ghcr.io/acme/editor:v1"}, Cluster: "localhost:9090", Pool: "gpu", Namespace: "editor"}, c.plane.cfg)
+			Executable: PlaneExecutable{Image: "ghcr.io/acme/editor:v1"}, Cluster: "localhost:9090", Pool: "gpu", Namespace: "editor"}, c.driver.(*planeDriver).cfg)
 		assert.Equal(t, testToken, c.token)
 	})
 	t.Run("plane missing image", func(t *testing.T) {

@@ -25,6 +25,14 @@ var (
 	// ErrInvalidResponse: a success response whose body is not what the API
 	// promises.
 	ErrInvalidResponse = errors.New("jamsocket: invalid response")
+	// ErrKeyNotHeld: a connect with NoSpawn found no live backend holding
+	// the key, on every target (Jamsocket's 404, Plane's 409
+	// KeyUnheldNoSpawnConfig, the dev server's pass-through of it).
+	ErrKeyNotHeld = errors.New("jamsocket: no backend holds the key")
+	// ErrKeyHeld: the key is held by a backend spawned with another tag
+	// (Plane's 409 KeyHeld; Plane keys include the tag, so a NoSpawn join
+	// must give the holder's tag).
+	ErrKeyHeld = errors.New("jamsocket: the key is held by a backend with another tag")
 	// ErrEventTooLarge: a stream sent an event whose data lines together
 	// exceed the limit (1 MiB). The stream ends with a *StreamError wrapping
 	// it, since what follows cannot be trusted to be a new event.
@@ -48,6 +56,25 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Method and Path locate the failed request (the path holds no secret).
 	Method, Path string
+	// meaning is the semantic sentinel a driver found in this answer to
+	// this request (a 404 that means ErrKeyNotHeld), if any.
+	meaning error
+}
+
+// Codes that mean the same on every target, whichever dialect sent them.
+const (
+	codeKeyUnheldNoSpawn = "KeyUnheldNoSpawnConfig"
+	codeKeyHeld          = "KeyHeld"
+)
+
+// withMeaning marks err, if it is an *APIError with the given status and
+// no code of its own, as meaning the sentinel: the driver knows what the
+// status means for the request it sent.
+func withMeaning(err error, status int, sentinel error) {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == status && (apiErr.Code == "" || status == http.StatusNotFound) {
+		apiErr.meaning = sentinel
+	}
 }
 
 // Error reads like "jamsocket: POST /v2/…/connect: 409 KeyHeld: message (id: x)".
@@ -68,9 +95,17 @@ func (e *APIError) Error() string {
 	return msg
 }
 
-// Is matches the sentinel errors by status code.
+// Is matches the sentinel errors by status code, and the semantic ones
+// (ErrKeyNotHeld, ErrKeyHeld) by code or by what the driver found.
 func (e *APIError) Is(target error) bool {
+	if e.meaning != nil && target == e.meaning {
+		return true
+	}
 	switch target {
+	case ErrKeyNotHeld:
+		return e.Code == codeKeyUnheldNoSpawn
+	case ErrKeyHeld:
+		return e.Code == codeKeyHeld
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:

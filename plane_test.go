@@ -42,9 +42,9 @@ func TestPlaneConnect(t *testing.T) {
 		want string
 	}{
 		{"nil request: no key, default spawn, auth {}", nil,
-			`{"spawn_config":{"cluster":"localhost:9090","pool":"default-pool","executable":{"image":"ghcr.io/acme/editor:v1","pull_policy":"IfNotPresent","env":{"BASE":"1","OVER":"base"},"network_name":"plane"}},"auth":{}}`},
+			`{"spawn_config":{"cluster":"localhost:9090","pool":"default-pool","executable":{"image":"ghcr.io/acme/editor:v1","pull_policy":"IfNotPresent","env":{"BASE":"1","OVER":"base"},"network_name":"plane"},"max_idle_seconds":300},"auth":{}}`},
 		{"key with namespace, user and auth", &ConnectRequest{Key: "doc-42", User: "alice", Auth: map[string]any{"role": "editor"}},
-			`{"key":{"name":"doc-42","namespace":"editor","tag":""},"spawn_config":{"cluster":"localhost:9090","pool":"default-pool","executable":{"image":"ghcr.io/acme/editor:v1","pull_policy":"IfNotPresent","env":{"BASE":"1","OVER":"base"},"network_name":"plane"}},"user":"alice","auth":{"role":"editor"}}`},
+			`{"key":{"name":"doc-42","namespace":"editor","tag":""},"spawn_config":{"cluster":"localhost:9090","pool":"default-pool","executable":{"image":"ghcr.io/acme/editor:v1","pull_policy":"IfNotPresent","env":{"BASE":"1","OVER":"base"},"network_name":"plane"},"max_idle_seconds":300},"user":"alice","auth":{"role":"editor"}}`},
 		{"no spawn: no spawn_config", &ConnectRequest{Key: "doc-42", NoSpawn: true, Spawn: &SpawnConfig{Tag: "v9"}},
 			`{"key":{"name":"doc-42","namespace":"editor","tag":"v9"},"auth":{}}`},
 		{"spawn config translated; tag selects the image and the key tag", &ConnectRequest{Key: "doc-42", Spawn: &SpawnConfig{
@@ -67,7 +67,8 @@ func TestPlaneConnect(t *testing.T) {
 			assert.NotContains(t, body, "null")
 			assert.Equal(t, &ConnectResponse{BackendID: "vt7jja037few8s", Spawned: true, Status: StatusScheduled,
 				Token: "xBRBYzX25CRrQAiW", URL: "http://localhost:9090/xBRBYzX25CRrQAiW/", SecretToken: "sec43",
-				StatusURL: "http://plane.test:8080/pub/b/vt7jja037few8s/status"}, resp)
+				StatusURL:       "http://plane.test:8080/pub/b/vt7jja037few8s/status",
+				StatusStreamURL: "http://plane.test:8080/pub/b/vt7jja037few8s/status-stream"}, resp)
 		})
 	}
 	t.Run("the config's executable is not changed by a spawn", func(t *testing.T) {
@@ -78,8 +79,8 @@ func TestPlaneConnect(t *testing.T) {
 		mock.RegisterResponder("POST", planeURL+"/ctrl/connect", jsonResponder(200, planeConnectBody))
 		_, err := c.Spawn(context.Background(), &ConnectRequest{Spawn: &SpawnConfig{Tag: "v3", Executable: &Executable{Env: map[string]string{"X": "y"}}}})
 		require.NoError(t, err)
-		assert.Equal(t, map[string]string{"BASE": "1"}, c.plane.cfg.Executable.Env)
-		assert.Equal(t, "ghcr.io/acme/editor:v1", c.plane.cfg.Executable.Image)
+		assert.Equal(t, map[string]string{"BASE": "1"}, c.driver.(*planeDriver).cfg.Executable.Env)
+		assert.Equal(t, "ghcr.io/acme/editor:v1", c.driver.(*planeDriver).cfg.Executable.Image)
 	})
 	t.Run("secret_token null", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
@@ -207,7 +208,7 @@ func TestPlaneStatus(t *testing.T) {
 
 const planeStreamURL = planeURL + "/pub/b/b1/status-stream"
 
-func planeEvent(status BackendStatus, ms int, spaced bool) string {
+func eventOnPlane(status BackendStatus, ms int, spaced bool) string {
 	sep := ""
 	if spaced {
 		sep = " "
@@ -224,10 +225,10 @@ func TestPlaneStatusStream(t *testing.T) {
 		mu  sync.Mutex
 		ids []string
 	)
-	first := planeEvent(StatusScheduled, 1, true) + ":\n\n" + planeEvent(StatusLoading, 2, false) + ":\n\n"
+	first := eventOnPlane(StatusScheduled, 1, true) + ":\n\n" + eventOnPlane(StatusLoading, 2, false) + ":\n\n"
 	// Plane skips what Last-Event-ID says was seen, and keeps the stream
 	// open after terminated, sending keep-alives.
-	second := ":\n\n" + planeEvent(StatusStarting, 3, true) + planeEvent(StatusWaiting, 4, true) + planeEvent(StatusReady, 5, false) +
+	second := ":\n\n" + eventOnPlane(StatusStarting, 3, true) + eventOnPlane(StatusWaiting, 4, true) + eventOnPlane(StatusReady, 5, false) +
 		":\n\n" + "data: {\"status\":\"terminating\",\"time\":6,\"termination_reason\":\"external\",\"termination_kind\":\"soft\"}\nid: terminating\n\n" +
 		"data: {\"status\":\"terminated\",\"time\":7,\"termination_reason\":\"external\",\"termination_kind\":\"soft\",\"exit_error\":false}\nid: terminated\n\n" +
 		":\n\n:\n\n"
@@ -277,7 +278,7 @@ func TestPlaneWaitReady(t *testing.T) {
 		mock := httpmock.NewMockTransport()
 		c := newPlaneClient(t, planeCfg, mock)
 		mock.RegisterResponder("GET", planeURL+"/pub/b/b1/status", jsonResponder(200, `{"status":"loading","time":2}`))
-		mock.RegisterResponder("GET", planeStreamURL, sseResponder(planeEvent(StatusScheduled, 1, true)+planeEvent(StatusLoading, 2, true)+planeEvent(StatusReady, 3, true), true))
+		mock.RegisterResponder("GET", planeStreamURL, sseResponder(eventOnPlane(StatusScheduled, 1, true)+eventOnPlane(StatusLoading, 2, true)+eventOnPlane(StatusReady, 3, true), true))
 		state, err := c.WaitReady(context.Background(), "b1")
 		require.NoError(t, err)
 		assert.Equal(t, StatusReady, state.Status)
@@ -380,7 +381,9 @@ func TestPlaneSpawnRetries(t *testing.T) {
 }
 
 func TestUnsupportedOnPlaneError(t *testing.T) {
-	err := unsupportedOnPlane("Backends")
+	c := newPlaneClient(t, planeCfg, httpmock.NewMockTransport())
+	_, err := c.account("Backends")
 	assert.ErrorIs(t, err, errors.ErrUnsupported)
 	assert.Contains(t, err.Error(), "Backends")
+	assert.Contains(t, err.Error(), "Plane")
 }

@@ -59,7 +59,7 @@ func TestRetryPolicyWithOnlyMaxRetriesHonoursRetryAfter(t *testing.T) {
 	c, err := New(Config{Dev: true}, WithRetry(RetryPolicy{MaxRetries: 3}))
 	require.NoError(t, err)
 	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"1"}}}
-	assert.Equal(t, time.Second, c.http.Backoff(c.http.RetryWaitMin, c.http.RetryWaitMax, 0, resp))
+	assert.Equal(t, time.Second, c.retrying[0].Backoff(c.retrying[0].RetryWaitMin, c.retrying[0].RetryWaitMax, 0, resp))
 }
 
 func TestReconnectWait(t *testing.T) {

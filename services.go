@@ -3,9 +3,7 @@ package jamsocket
 import (
 	"context"
 	"errors"
-	"net/http"
 
-	"github.com/jamsocket-go/jamsocket/internal/retry"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -33,66 +31,57 @@ type (
 // never reached the server or was refused with 429: a retry after the
 // server acted would turn a success into an "already exists" error.
 func (c *Client) CreateService(ctx context.Context, name string) error {
-	if c.plane != nil {
-		return unsupportedOnPlane("CreateService")
+	d, err := c.account("CreateService")
+	if err != nil {
+		return err
 	}
 	if name == "" {
 		return errors.New("jamsocket: CreateService needs a service name")
 	}
-	return c.do(ctx, request{
-		method: http.MethodPost, path: pathOf("v2", "account", c.cfg.Account, "service"),
-		body: types.CreateServiceRequest{Name: name}, auth: true, class: retry.Create,
-	}, nil)
+	return d.createService(ctx, name)
 }
 
 // DeleteService deletes a service of the Client's account. Like
 // CreateService it is retried only when the server cannot have acted, since
 // a repeat after success would report ErrNotFound.
 func (c *Client) DeleteService(ctx context.Context, name string) error {
-	if c.plane != nil {
-		return unsupportedOnPlane("DeleteService")
+	d, err := c.account("DeleteService")
+	if err != nil {
+		return err
 	}
 	if name == "" {
 		return errors.New("jamsocket: DeleteService needs a service name")
 	}
-	return c.do(ctx, request{
-		method: http.MethodPost, path: pathOf("v2", "service", c.cfg.Account, name, "delete"),
-		auth: true, class: retry.Create,
-	}, nil)
+	return d.deleteService(ctx, name)
 }
 
 // Service returns a service's details and environments; name "" means the
 // Client's configured service.
 func (c *Client) Service(ctx context.Context, name string) (*ServiceInfo, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("Service")
-	}
-	path := pathOf("v2", "service", c.cfg.Account, c.serviceName(name))
-	var info ServiceInfo
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &info); err != nil {
+	d, err := c.account("Service")
+	if err != nil {
 		return nil, err
 	}
-	if info.Name == "" {
-		return nil, invalid(http.MethodGet, path, "service info has no name")
-	}
-	return &info, nil
+	return d.service(ctx, name)
 }
 
 // ListServices returns the names of the account's services.
 func (c *Client) ListServices(ctx context.Context) ([]string, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("ListServices")
+	d, err := c.account("ListServices")
+	if err != nil {
+		return nil, err
 	}
-	return getList[string](ctx, c, pathOf("v2", "account", c.cfg.Account, "services"), "services")
+	return d.listServices(ctx)
 }
 
 // Images returns the images pushed for a service; service "" means the
 // Client's configured service.
 func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
-	if c.plane != nil {
-		return nil, unsupportedOnPlane("Images")
+	d, err := c.account("Images")
+	if err != nil {
+		return nil, err
 	}
-	return getList[Image](ctx, c, pathOf("v2", "service", c.cfg.Account, c.serviceName(service), "images"), "images")
+	return d.images(ctx, service)
 }
 
 // ImageName returns the registry repository that images of a service are
@@ -101,18 +90,11 @@ func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
 // configured service. The registry takes the account as user name and the
 // API token as password.
 func (c *Client) ImageName(ctx context.Context, service string) (string, error) {
-	if c.plane != nil {
-		return "", unsupportedOnPlane("ImageName")
-	}
-	path := pathOf("service", c.cfg.Account, c.serviceName(service), "image-name")
-	var res types.ImageNameResponse
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &res); err != nil {
+	d, err := c.account("ImageName")
+	if err != nil {
 		return "", err
 	}
-	if res.ImageName == "" {
-		return "", invalid(http.MethodGet, path, "no imageName")
-	}
-	return res.ImageName, nil
+	return d.imageName(ctx, service)
 }
 
 // UpdateEnvironment points an environment of the Client's service at an
@@ -120,26 +102,12 @@ func (c *Client) ImageName(ctx context.Context, service string) (string, error) 
 // is the service's default environment. Setting the same tag twice changes
 // nothing, so it is retried like a read.
 func (c *Client) UpdateEnvironment(ctx context.Context, environment, imageTag string) error {
-	if c.plane != nil {
-		return unsupportedOnPlane("UpdateEnvironment")
+	d, err := c.account("UpdateEnvironment")
+	if err != nil {
+		return err
 	}
 	if imageTag == "" {
 		return errors.New("jamsocket: UpdateEnvironment needs an image tag or digest")
 	}
-	segments := []string{"v2", "service", c.cfg.Account, c.cfg.Service}
-	if environment != "" {
-		segments = append(segments, environment)
-	}
-	return c.do(ctx, request{
-		method: http.MethodPost, path: pathOf(append(segments, "update")...),
-		body: types.UpdateEnvironmentRequest{ImageTag: imageTag}, auth: true, class: retry.Idempotent,
-	}, nil)
-}
-
-// serviceName is name, or the Client's service when name is empty.
-func (c *Client) serviceName(name string) string {
-	if name == "" {
-		return c.cfg.Service
-	}
-	return name
+	return d.updateEnvironment(ctx, environment, imageTag)
 }

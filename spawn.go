@@ -3,9 +3,6 @@ package jamsocket
 import (
 	"context"
 	"errors"
-	"net/http"
-
-	"github.com/jamsocket-go/jamsocket/internal/retry"
 )
 
 // Spawn asks for a connection to a session backend (the connect endpoint),
@@ -29,24 +26,5 @@ func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (*ConnectRespon
 	if req.NoSpawn && req.Key == "" {
 		return nil, errors.New("jamsocket: Spawn with NoSpawn needs a Key: without one there is nothing to connect to")
 	}
-	if c.plane != nil {
-		return c.plane.spawn(ctx, c, req)
-	}
-	class := retry.Create
-	if req.Key != "" {
-		class = retry.Idempotent
-	}
-	segments := []string{"v2", "service", c.cfg.Account, c.cfg.Service}
-	if c.cfg.Environment != "" {
-		segments = append(segments, c.cfg.Environment)
-	}
-	var resp ConnectResponse
-	err := c.do(ctx, request{
-		method: http.MethodPost, path: pathOf(append(segments, "connect")...),
-		body: req, auth: true, class: class,
-	}, &resp)
-	if err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return c.driver.connect(ctx, req)
 }

@@ -54,6 +54,7 @@ func TestSpawn(t *testing.T) {
 				BackendID: "knrv5", Spawned: true, Status: StatusScheduled, Token: "4ahosrz8D53AmXj",
 				URL: "https://knrv5.p.jamsocket.net/4ahosrz8D53AmXj/", SecretToken: "qB9Tky7m10ym",
 				StatusURL: "https://api.jamsocket.com/v2/backend/knrv5/status", ReadyURL: "https://ready.jamsocket.com/knrv5/4a",
+				StatusStreamURL: "https://api.jamsocket.com/v2/backend/knrv5/status/stream",
 			}, resp)
 		})
 	}
@@ -128,16 +129,31 @@ func TestTerminate(t *testing.T) {
 			assert.Equal(t, 1, mock.GetTotalCallCount())
 		})
 	}
-	t.Run("already terminated", func(t *testing.T) {
+	t.Run("already terminated is success", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
 		c := newTestClient(t, mock)
-		mock.RegisterResponder("POST", testAPI+"/v2/backend/b1/terminate", jsonResponder(400,
-			`{"error":{"message":"Backend is not running","status":"400","code":"BackendNotRunning","id":"e1"}}`))
-		err := c.Terminate(context.Background(), "b1", nil)
-		var apiErr *APIError
-		require.ErrorAs(t, err, &apiErr)
-		assert.Equal(t, "BackendNotRunning", apiErr.Code)
-		assert.Equal(t, 1, mock.GetTotalCallCount(), "400 is not retried")
+		mock.RegisterResponder("POST", testAPI+"/v2/backend/b1/terminate", jsonResponder(409,
+			`{"error":{"message":"Backend is not running","status":"409","code":"BackendNotRunning","id":"e1"}}`))
+		require.NoError(t, c.Terminate(context.Background(), "b1", nil))
+		assert.Equal(t, 1, mock.GetTotalCallCount())
+	})
+	t.Run("a retry that finds the backend ended keeps the first attempt's success", func(t *testing.T) {
+		// The first attempt acted but its answer was lost (503 from a
+		// proxy); the retry finds the backend already ended.
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		mock.RegisterResponder("POST", testAPI+"/v2/backend/b1/terminate", sequence(
+			jsonResponder(503, `unavailable`),
+			jsonResponder(409, `{"error":{"message":"Backend is not running","code":"BackendNotRunning"}}`)))
+		require.NoError(t, c.Terminate(context.Background(), "b1", nil))
+		assert.Equal(t, 2, mock.GetTotalCallCount())
+	})
+	t.Run("unknown backend stays ErrNotFound", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		mock.RegisterResponder("POST", testAPI+"/v2/backend/b1/terminate", jsonResponder(404,
+			`{"error":{"message":"no such backend","code":"NotFound"}}`))
+		require.ErrorIs(t, c.Terminate(context.Background(), "b1", nil), ErrNotFound)
 	})
 	t.Run("retried on 503", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()

@@ -20,7 +20,7 @@ func (c *Client) Status(ctx context.Context, backendID string) (*BackendState, e
 		return nil, err
 	}
 	var state BackendState
-	err := c.do(ctx, request{method: http.MethodGet, path: c.statusPath(backendID), class: retry.Idempotent}, &state)
+	err := c.do(ctx, request{method: http.MethodGet, path: c.driver.statusPath(backendID), class: retry.Idempotent}, &state)
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +52,11 @@ func (c *Client) StatusStream(ctx context.Context, backendID string) iter.Seq2[*
 		}
 		seen := statusDeduper{}
 		s := eventStream[*BackendState]{
-			path:   c.statusStreamPath(backendID),
+			path:   c.driver.statusStreamPath(backendID),
 			decode: func(ev sse.Event) (*BackendState, bool, error) { return seen.decode(ev) },
 			isLast: func(s *BackendState) bool { return s.Status.IsTerminal() },
 		}
-		s.run(ctx, c, yield)
+		s.run(ctx, c.caller, yield)
 	}
 }
 
@@ -207,20 +207,6 @@ func (w *waiter) poll(ctx context.Context) (*BackendState, error) {
 // fail wraps err in a *WaitError naming the last status seen.
 func (w *waiter) fail(err error) error {
 	return &WaitError{BackendID: w.backendID, LastState: w.last, Err: err}
-}
-
-func (c *Client) statusPath(backendID string) string {
-	if c.plane != nil {
-		return pathOf("pub", "b", backendID, "status")
-	}
-	return pathOf("v2", "backend", backendID, "status")
-}
-
-func (c *Client) statusStreamPath(backendID string) string {
-	if c.plane != nil {
-		return pathOf("pub", "b", backendID, "status-stream")
-	}
-	return pathOf("v2", "backend", backendID, "status", "stream")
 }
 
 // checkBackendID refuses an empty id, which would address another endpoint.

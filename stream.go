@@ -65,7 +65,7 @@ type connection struct {
 // each time nothing new came, so that a server closing at once cannot make a
 // hot loop. Only failed connections (a dial error, a non-2xx answer, an end
 // before any byte) count towards StreamPolicy.MaxReconnects.
-func (s *eventStream[T]) run(ctx context.Context, c *Client, yield func(T, error) bool) {
+func (s *eventStream[T]) run(ctx context.Context, c *caller, yield func(T, error) bool) {
 	var zero T
 	policy := c.opts.stream
 	lastEventID := ""
@@ -117,7 +117,7 @@ func reconnectWait(policy StreamPolicy, quiet int, err error) time.Duration {
 }
 
 // connect reads one connection to its end.
-func (s *eventStream[T]) connect(ctx context.Context, c *Client, lastEventID *string, yield func(T, error) bool) (conn connection) {
+func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *string, yield func(T, error) bool) (conn connection) {
 	connCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// The idle timer runs from the request on: a server that takes the
@@ -208,7 +208,7 @@ func decodeErrorKind(err error) string {
 }
 
 // openStream sends the GET for a stream and checks its status.
-func (c *Client) openStream(ctx context.Context, path string, auth bool, lastEventID string) (*http.Response, error) {
+func (c *caller) openStream(ctx context.Context, path string, auth bool, lastEventID string) (*http.Response, error) {
 	r := request{method: http.MethodGet, path: path}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL+path, nil)
 	if err != nil {

@@ -1,12 +1,6 @@
 package jamsocket
 
-import (
-	"context"
-	"net/http"
-
-	"github.com/jamsocket-go/jamsocket/internal/retry"
-	"github.com/jamsocket-go/jamsocket/types"
-)
+import "context"
 
 // TerminateOptions adjusts Terminate.
 type TerminateOptions struct {
@@ -17,18 +11,15 @@ type TerminateOptions struct {
 
 // Terminate asks for a backend to be stopped; nil opts is a soft stop. It
 // returns once the server accepted the request: watch StatusStream for
-// terminated. Terminating a backend that already ended is an *APIError (code
-// "BackendNotRunning" on Jamsocket; Plane accepts it silently).
+// terminated.
+//
+// Terminate is idempotent on every target: a backend that already ended is
+// success (nil), whether it ended long ago or a first attempt that the
+// retry did not hear back from ended it. An unknown id is an error matching
+// ErrNotFound.
 func (c *Client) Terminate(ctx context.Context, backendID string, opts *TerminateOptions) error {
 	if err := checkBackendID(backendID); err != nil {
 		return err
 	}
-	hard := opts != nil && opts.Hard
-	if c.plane != nil {
-		return c.plane.terminate(ctx, c, backendID, hard)
-	}
-	return c.do(ctx, request{
-		method: http.MethodPost, path: pathOf("v2", "backend", backendID, "terminate"),
-		body: types.TerminateRequest{Hard: hard}, auth: true, class: retry.Idempotent,
-	}, nil)
+	return c.driver.terminate(ctx, backendID, opts != nil && opts.Hard)
 }

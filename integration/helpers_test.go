@@ -23,10 +23,6 @@ type target struct {
 	name  string
 	plane bool // Plane's controller API (jamsocket.NewPlane) instead of Jamsocket's
 
-	// noSpawnErr and noSpawnCode are the error of a NoSpawn connect on a
-	// key no backend holds.
-	noSpawnErr  error
-	noSpawnCode string
 	// otherTagConflicts says whether a connect with another spawn tag for a
 	// held key is refused (409 KeyHeld) or joins the holder.
 	otherTagConflicts bool
@@ -34,13 +30,13 @@ type target struct {
 
 var targets = []target{
 	{
-		name: "jamsocket", noSpawnErr: jamsocket.ErrNotFound, noSpawnCode: "NotFound",
+		name: "jamsocket",
 		// The Jamsocket surface has no key tags (Jamsocket picks the image by
 		// tag at spawn time only), so another tag joins the live backend.
 		otherTagConflicts: false,
 	},
 	{
-		name: "plane", plane: true, noSpawnErr: jamsocket.ErrConflict, noSpawnCode: "KeyUnheldNoSpawnConfig",
+		name: "plane", plane: true,
 		otherTagConflicts: true,
 	},
 }

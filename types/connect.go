@@ -196,12 +196,18 @@ type ConnectResponse struct {
 	// SecretToken reaches the backend as x-verified-secret; empty with static
 	// tokens (null on the wire).
 	SecretToken string `json:"secret_token"`
-	// StatusURL is the backend's public status endpoint; append "/stream"
-	// for its server-sent events.
+	// StatusURL is the backend's public status endpoint. Its stream is
+	// StatusStreamURL (on Jamsocket StatusURL + "/stream", not on Plane).
 	StatusURL string `json:"status_url"`
 	// ReadyURL is a page that waits for the backend and then redirects to
 	// URL; may be empty.
 	ReadyURL string `json:"ready_url"`
+	// StatusStreamURL is the backend's public status stream (server-sent
+	// events), right for the target the response came from; hand it to a
+	// browser with StatusURL. No server sends it: the jamsocket Client fills
+	// it in (StatusURL + "/stream" on Jamsocket, the status-stream sibling
+	// on Plane), so it is not part of the JSON.
+	StatusStreamURL string `json:"-"`
 }
 
 // connectResponseWire is ConnectResponse as the servers write it: an empty

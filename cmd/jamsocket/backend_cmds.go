@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -121,10 +120,17 @@ backend: {"backend_id", "hard", "status"} with status "ok",
 			var failed []string
 			for _, id := range ids {
 				out := terminateOut{BackendID: id, Hard: hard, Status: "ok"}
-				err := c.Terminate(a.ctx, id, &jamsocket.TerminateOptions{Hard: hard})
-				var apiErr *jamsocket.APIError
+				// Terminate is idempotent (an ended backend is success), so
+				// the status says whether there is anything to stop.
+				var err error
+				alreadyEnded := false
+				if st, statusErr := c.Status(a.ctx, id); statusErr == nil && st.Status.IsTerminal() {
+					alreadyEnded = true
+				} else {
+					err = c.Terminate(a.ctx, id, &jamsocket.TerminateOptions{Hard: hard})
+				}
 				switch {
-				case errors.As(err, &apiErr) && apiErr.Code == "BackendNotRunning":
+				case alreadyEnded:
 					out.Status = "already terminated"
 					a.warnf("backend %s has already terminated; skipping", id)
 				case a.ctx.Err() != nil:

@@ -29,17 +29,14 @@ const (
 	// only when the server provably never saw them (the connection was
 	// never made) or refused them without acting (429).
 	Create
-	// Never is for requests that must not be repeated at all.
-	Never
+	// Classes is the number of classes, for tables indexed by Class.
+	Classes
 )
 
 // Decide reports whether an attempt that ended with resp or err should be
 // repeated, and why, in a few words for the log. Exactly one of resp and err
 // is normally set.
 func Decide(class Class, resp *http.Response, err error) (retry bool, why string) {
-	if class == Never {
-		return false, "request is not repeatable"
-	}
 	if err != nil {
 		if permanent(err) {
 			return false, "the error will not go away by repeating"

@@ -66,8 +66,6 @@ func TestDecide(t *testing.T) {
 		{"create reset after sending", Create, nil, reset, false},
 		{"create EOF", Create, nil, eof, false},
 		{"create timeout", Create, nil, timeout, false},
-		{"never 503", Never, response(503), nil, false},
-		{"never refused", Never, nil, refused, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, why := Decide(tc.class, tc.resp, tc.err)

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jamsocket-go/jamsocket/internal/retry"
 	"github.com/jamsocket-go/jamsocket/types"
@@ -53,7 +55,22 @@ type PlaneConfig struct {
 	// Namespace scopes every key, so that two applications sharing a
 	// controller cannot join each other's backends.
 	Namespace string
+	// MaxIdle is the idle limit of a spawn that sets no MaxIdleSeconds of
+	// its own: Plane terminates a backend after this long without a
+	// connection. Zero means DefaultPlaneMaxIdleSeconds (300 s, as on the
+	// hosted API and the dev server, which Plane does not default to: a
+	// spawn without it is never swept); NoMaxIdle sends none. Whole
+	// seconds, at least one.
+	MaxIdle time.Duration
 }
+
+// DefaultPlaneMaxIdleSeconds is the idle limit a Plane spawn gets unless
+// PlaneConfig.MaxIdle or the spawn says otherwise.
+const DefaultPlaneMaxIdleSeconds = 300
+
+// NoMaxIdle, as PlaneConfig.MaxIdle, sends no idle limit: Plane then keeps
+// an idle backend until it is terminated.
+const NoMaxIdle time.Duration = -1
 
 // String describes the configuration with its secrets redacted.
 func (c PlaneConfig) String() string {
@@ -87,9 +104,9 @@ const (
 // PlaneConfigFromEnv reads a PlaneConfig from JAMSOCKET_PLANE_URL and
 // JAMSOCKET_PLANE_IMAGE (both required) and the optional
 // JAMSOCKET_PLANE_TOKEN, _CLUSTER, _POOL and _NAMESPACE.
-func PlaneConfigFromEnv() (PlaneConfig, error) { return planeConfigFromEnv(os.Getenv) }
+func PlaneConfigFromEnv() (PlaneConfig, error) { return envPlaneConfig(os.Getenv) }
 
-func planeConfigFromEnv(getenv func(string) string) (PlaneConfig, error) {
+func envPlaneConfig(getenv func(string) string) (PlaneConfig, error) {
 	cfg := PlaneConfig{
 		ControllerURL: getenv(EnvPlaneURL),
 		Token:         getenv(EnvPlaneToken),
@@ -121,6 +138,9 @@ func NewPlane(cfg PlaneConfig, opts ...Option) (*Client, error) {
 	if cfg.Executable.Image == "" {
 		return nil, errors.New("jamsocket: PlaneConfig is missing Executable.Image")
 	}
+	if cfg.MaxIdle > 0 && cfg.MaxIdle < time.Second || cfg.MaxIdle > math.MaxInt32*time.Second {
+		return nil, fmt.Errorf("jamsocket: PlaneConfig.MaxIdle %v is not between 1s and %d seconds", cfg.MaxIdle, math.MaxInt32)
+	}
 	u, err := url.Parse(cfg.ControllerURL)
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: ControllerURL %q is not a URL", redactURL(cfg.ControllerURL))
@@ -129,28 +149,47 @@ func NewPlane(cfg PlaneConfig, opts ...Option) (*Client, error) {
 	if token == "" && u.User != nil {
 		token = u.User.Username()
 	}
-	c, err := newClient(Config{}, cfg.ControllerURL, token, opts)
+	c, err := newCaller(cfg.ControllerURL, token, opts)
 	if err != nil {
 		return nil, err
 	}
-	c.plane = &planeTarget{cfg: cfg}
-	return c, nil
+	return &Client{caller: c, driver: &planeDriver{c: c, cfg: cfg}}, nil
 }
 
-// planeTarget translates the Client's calls to Plane's controller API.
-type planeTarget struct {
+// planeDriver translates the Client's calls to Plane's controller API:
+// /ctrl/connect, /pub/b/{id}/status[-stream], /ctrl/b/{id}/*-terminate.
+// Plane has no account API.
+type planeDriver struct {
+	c   *caller
 	cfg PlaneConfig
 }
 
-func (p *planeTarget) spawn(ctx context.Context, c *Client, req *ConnectRequest) (*ConnectResponse, error) {
+func (p *planeDriver) name() string { return "a Plane controller" }
+
+func (p *planeDriver) describe() []slog.Attr {
+	return []slog.Attr{slog.String("Plane", "true"), slog.String("Image", p.cfg.Executable.Image)}
+}
+
+func (p *planeDriver) describeLog() []slog.Attr {
+	return []slog.Attr{slog.Bool("plane", true), slog.String("image", p.cfg.Executable.Image)}
+}
+
+func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+	if err := checkPlaneRanges(req.Spawn); err != nil {
+		return nil, err
+	}
 	wire := p.connectRequest(req)
 	class := retry.Create
 	if wire.Key != nil {
 		class = retry.Idempotent
 	}
 	var resp types.PlaneConnectResponse
-	err := c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: wire, auth: true, class: class}, &resp)
+	err := p.c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: wire, auth: true, class: class}, &resp)
 	if err != nil {
+		var apiErr *APIError
+		if req.NoSpawn && errors.As(err, &apiErr) && apiErr.Code == codeKeyHeld {
+			return nil, fmt.Errorf("%w (Plane keys include the tag: a NoSpawn join must give the holder's Spawn.Tag)", err)
+		}
 		return nil, err
 	}
 	if resp.BackendID == "" || resp.Status == "" || resp.Token == "" || resp.URL == "" || resp.StatusURL == "" {
@@ -160,6 +199,7 @@ func (p *planeTarget) spawn(ctx context.Context, c *Client, req *ConnectRequest)
 	out := &ConnectResponse{
 		BackendID: resp.BackendID, Spawned: resp.Spawned, Status: resp.Status,
 		Token: resp.Token, URL: resp.URL, StatusURL: resp.StatusURL,
+		StatusStreamURL: strings.TrimSuffix(resp.StatusURL, "/status") + "/status-stream",
 	}
 	if resp.SecretToken != nil {
 		out.SecretToken = *resp.SecretToken
@@ -167,9 +207,65 @@ func (p *planeTarget) spawn(ctx context.Context, c *Client, req *ConnectRequest)
 	return out, nil
 }
 
+// checkPlaneRanges refuses, before sending, the numbers Plane's types
+// cannot hold (it would answer a plain-text 422): cpu_period_percent is a
+// u8, the two time limits are i32.
+func checkPlaneRanges(spawn *SpawnConfig) error {
+	if spawn == nil {
+		return nil
+	}
+	if spawn.LifetimeLimitSeconds < 0 || spawn.LifetimeLimitSeconds > math.MaxInt32 {
+		return fmt.Errorf("jamsocket: LifetimeLimitSeconds %d is outside Plane's range 0-%d", spawn.LifetimeLimitSeconds, math.MaxInt32)
+	}
+	if spawn.MaxIdleSeconds < 0 || spawn.MaxIdleSeconds > math.MaxInt32 {
+		return fmt.Errorf("jamsocket: MaxIdleSeconds %d is outside Plane's range 0-%d", spawn.MaxIdleSeconds, math.MaxInt32)
+	}
+	if e := spawn.Executable; e != nil && e.ResourceLimits != nil {
+		if p := e.ResourceLimits.CPUPeriodPercent; p < 0 || p > math.MaxUint8 {
+			return fmt.Errorf("jamsocket: ResourceLimits.CPUPeriodPercent %d is outside Plane's range 0-%d", p, math.MaxUint8)
+		}
+	}
+	return nil
+}
+
+func (p *planeDriver) statusPath(backendID string) string {
+	return pathOf("pub", "b", backendID, "status")
+}
+
+func (p *planeDriver) statusStreamPath(backendID string) string {
+	return pathOf("pub", "b", backendID, "status-stream")
+}
+
+// terminate posts soft- or hard-terminate. Plane answers 200 for a backend
+// that already ended, which is what Terminate promises on every target.
+func (p *planeDriver) terminate(ctx context.Context, backendID string, hard bool) error {
+	action := "soft-terminate"
+	if hard {
+		action = "hard-terminate"
+	}
+	return p.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf("ctrl", "b", backendID, action),
+		body: json.RawMessage("null"), auth: true, class: retry.Idempotent,
+	}, nil)
+}
+
+// maxIdleSeconds is the max_idle_seconds a spawn sends: its own, else the
+// configured default, else none.
+func (p *planeDriver) maxIdleSeconds(spawn *SpawnConfig) int {
+	switch {
+	case spawn.MaxIdleSeconds != 0:
+		return spawn.MaxIdleSeconds
+	case p.cfg.MaxIdle == 0:
+		return DefaultPlaneMaxIdleSeconds
+	case p.cfg.MaxIdle < 0:
+		return 0
+	}
+	return int(p.cfg.MaxIdle / time.Second)
+}
+
 // connectRequest maps a Jamsocket connect onto Plane's: the key gains the
 // namespace and the spawn tag, the spawn config gains the executable.
-func (p *planeTarget) connectRequest(req *ConnectRequest) types.PlaneConnectRequest {
+func (p *planeDriver) connectRequest(req *ConnectRequest) types.PlaneConnectRequest {
 	wire := types.PlaneConnectRequest{User: req.User, Auth: req.Auth}
 	spawn := req.Spawn
 	if spawn == nil {
@@ -209,7 +305,7 @@ func (p *planeTarget) connectRequest(req *ConnectRequest) types.PlaneConnectRequ
 	}
 	wire.SpawnConfig = &types.PlaneSpawnConfig{
 		Cluster: cluster, Pool: p.cfg.Pool, Executable: &exe,
-		LifetimeLimitSeconds: spawn.LifetimeLimitSeconds, MaxIdleSeconds: spawn.MaxIdleSeconds,
+		LifetimeLimitSeconds: spawn.LifetimeLimitSeconds, MaxIdleSeconds: p.maxIdleSeconds(spawn),
 	}
 	return wire
 }
@@ -228,20 +324,4 @@ func withImageTag(image, tag string) string {
 		return repo + "@" + tag
 	}
 	return repo + ":" + tag
-}
-
-func (p *planeTarget) terminate(ctx context.Context, c *Client, backendID string, hard bool) error {
-	action := "soft-terminate"
-	if hard {
-		action = "hard-terminate"
-	}
-	return c.do(ctx, request{
-		method: http.MethodPost, path: pathOf("ctrl", "b", backendID, action),
-		body: json.RawMessage("null"), auth: true, class: retry.Idempotent,
-	}, nil)
-}
-
-// unsupportedOnPlane is the error of a method Plane has no endpoint for.
-func unsupportedOnPlane(method string) error {
-	return fmt.Errorf("jamsocket: %s is not available on a Plane controller: %w", method, errors.ErrUnsupported)
 }

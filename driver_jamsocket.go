@@ -1,0 +1,224 @@
+package jamsocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/retry"
+	"github.com/jamsocket-go/jamsocket/types"
+)
+
+// jamsocketDriver speaks Jamsocket's v2 API: the hosted API, the official
+// dev server and the local plane. It has the account API too.
+type jamsocketDriver struct {
+	c   *caller
+	cfg Config
+}
+
+func (d *jamsocketDriver) name() string { return "the Jamsocket API" }
+
+func (d *jamsocketDriver) describe() []slog.Attr {
+	return []slog.Attr{slog.String("Account", d.cfg.Account), slog.String("Service", d.cfg.Service)}
+}
+
+func (d *jamsocketDriver) describeLog() []slog.Attr {
+	return []slog.Attr{slog.String("account", d.cfg.Account), slog.String("service", d.cfg.Service)}
+}
+
+func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+	class := retry.Create
+	if req.Key != "" {
+		class = retry.Idempotent
+	}
+	segments := []string{"v2", "service", d.cfg.Account, d.cfg.Service}
+	if d.cfg.Environment != "" {
+		segments = append(segments, d.cfg.Environment)
+	}
+	var resp ConnectResponse
+	err := d.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf(append(segments, "connect")...),
+		body: req, auth: true, class: class,
+	}, &resp)
+	if err != nil {
+		// A no-spawn connect to a free key is a 404 on the hosted API and
+		// the local plane, and the official dev server passes Plane's 409
+		// through as plain text, without its code.
+		if req.NoSpawn {
+			withMeaning(err, http.StatusNotFound, ErrKeyNotHeld)
+			withMeaning(err, http.StatusConflict, ErrKeyNotHeld)
+		}
+		return nil, err
+	}
+	resp.StatusStreamURL = resp.StatusURL + "/stream"
+	return &resp, nil
+}
+
+func (d *jamsocketDriver) statusPath(backendID string) string {
+	return pathOf("v2", "backend", backendID, "status")
+}
+
+func (d *jamsocketDriver) statusStreamPath(backendID string) string {
+	return pathOf("v2", "backend", backendID, "status", "stream")
+}
+
+func (d *jamsocketDriver) terminate(ctx context.Context, backendID string, hard bool) error {
+	err := d.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf("v2", "backend", backendID, "terminate"),
+		body: types.TerminateRequest{Hard: hard}, auth: true, class: retry.Idempotent,
+	}, nil)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Code == codeBackendNotRunning {
+		// Already ended: what was asked for is so, whether on the first
+		// attempt or on a retry after the first one acted.
+		return nil
+	}
+	return err
+}
+
+// codeBackendNotRunning is the code of a terminate of an ended backend.
+const codeBackendNotRunning = "BackendNotRunning"
+
+func (d *jamsocketDriver) backend(ctx context.Context, backendID string) (*BackendInfo, error) {
+	path := pathOf("v2", "backend", backendID)
+	var info BackendInfo
+	if err := d.c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &info); err != nil {
+		return nil, err
+	}
+	if info.ID == "" {
+		return nil, invalid(http.MethodGet, path, "backend info has no id")
+	}
+	return &info, nil
+}
+
+func (d *jamsocketDriver) listBackends(ctx context.Context) ([]BackendSummary, error) {
+	return getList[BackendSummary](ctx, d.c, pathOf("v2", "account", d.cfg.Account, "backends"), "running_backends")
+}
+
+func (d *jamsocketDriver) logsPath(backendID string) string {
+	return pathOf("v2", "backend", backendID, "logs", "stream")
+}
+
+func (d *jamsocketDriver) metricsPath(backendID string) string {
+	return pathOf("v2", "backend", backendID, "metrics", "stream")
+}
+
+func (d *jamsocketDriver) terminateBackends(ctx context.Context, before time.Time, hard, dryRun bool) (terminateRound, error) {
+	path := pathOf("service", d.cfg.Account, d.cfg.Service, "terminate-backends")
+	body := types.TerminateBackendsRequest{Before: types.WireTime(before), Hard: hard, DryRun: dryRun}
+	var round struct {
+		types.TerminateBackendsResponse
+		IsComplete *bool `json:"is_complete"`
+	}
+	if err := d.c.do(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, class: retry.Idempotent}, &round); err != nil {
+		return terminateRound{}, err
+	}
+	if round.IsComplete == nil {
+		return terminateRound{}, invalid(http.MethodPost, path, "no is_complete")
+	}
+	return terminateRound{backendCount: round.BackendCount, terminatedCount: round.TerminatedCount,
+		isComplete: *round.IsComplete}, nil
+}
+
+func (d *jamsocketDriver) checkAuth(ctx context.Context) (*AuthInfo, error) {
+	const path = "/auth"
+	var body struct {
+		AuthInfo
+		Accounts *[]string `json:"accounts"`
+	}
+	if err := d.c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
+		return nil, err
+	}
+	if body.Accounts == nil {
+		return nil, invalid(http.MethodGet, path, "no accounts")
+	}
+	info := body.AuthInfo
+	info.Accounts = *body.Accounts
+	return &info, nil
+}
+
+func (d *jamsocketDriver) createService(ctx context.Context, name string) error {
+	return d.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf("v2", "account", d.cfg.Account, "service"),
+		body: types.CreateServiceRequest{Name: name}, auth: true, class: retry.Create,
+	}, nil)
+}
+
+func (d *jamsocketDriver) deleteService(ctx context.Context, name string) error {
+	return d.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf("v2", "service", d.cfg.Account, name, "delete"),
+		auth: true, class: retry.Create,
+	}, nil)
+}
+
+func (d *jamsocketDriver) service(ctx context.Context, name string) (*ServiceInfo, error) {
+	path := pathOf("v2", "service", d.cfg.Account, d.serviceName(name))
+	var info ServiceInfo
+	if err := d.c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &info); err != nil {
+		return nil, err
+	}
+	if info.Name == "" {
+		return nil, invalid(http.MethodGet, path, "service info has no name")
+	}
+	return &info, nil
+}
+
+func (d *jamsocketDriver) listServices(ctx context.Context) ([]string, error) {
+	return getList[string](ctx, d.c, pathOf("v2", "account", d.cfg.Account, "services"), "services")
+}
+
+func (d *jamsocketDriver) images(ctx context.Context, service string) ([]Image, error) {
+	return getList[Image](ctx, d.c, pathOf("v2", "service", d.cfg.Account, d.serviceName(service), "images"), "images")
+}
+
+func (d *jamsocketDriver) imageName(ctx context.Context, service string) (string, error) {
+	path := pathOf("service", d.cfg.Account, d.serviceName(service), "image-name")
+	var res types.ImageNameResponse
+	if err := d.c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &res); err != nil {
+		return "", err
+	}
+	if res.ImageName == "" {
+		return "", invalid(http.MethodGet, path, "no imageName")
+	}
+	return res.ImageName, nil
+}
+
+func (d *jamsocketDriver) updateEnvironment(ctx context.Context, environment, imageTag string) error {
+	segments := []string{"v2", "service", d.cfg.Account, d.cfg.Service}
+	if environment != "" {
+		segments = append(segments, environment)
+	}
+	return d.c.do(ctx, request{
+		method: http.MethodPost, path: pathOf(append(segments, "update")...),
+		body: types.UpdateEnvironmentRequest{ImageTag: imageTag}, auth: true, class: retry.Idempotent,
+	}, nil)
+}
+
+// serviceName is name, or the configured service when name is empty.
+func (d *jamsocketDriver) serviceName(name string) string {
+	if name == "" {
+		return d.cfg.Service
+	}
+	return name
+}
+
+// getList GETs path and returns the list its answer holds under field. An
+// answer without the field is not the promised one: an empty list is [].
+func getList[T any](ctx context.Context, c *caller, path, field string) ([]T, error) {
+	var body map[string]json.RawMessage
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &body); err != nil {
+		return nil, err
+	}
+	raw, ok := body[field]
+	if !ok || string(raw) == "null" {
+		return nil, invalid(http.MethodGet, path, "no "+field)
+	}
+	var list []T
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, &DecodeError{Method: http.MethodGet, Path: path, StatusCode: http.StatusOK, Err: err}
+	}
+	return list, nil
+}
