@@ -148,7 +148,10 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 			"spawn_config.max_idle_seconds":       sc.MaxIdleSeconds,
 		} {
 			if _, err := seconds(name, n); err != nil {
-				return fail(err.Error()) // as serde refuses a number outside i32
+				// 422 as serde refuses a number outside i32, in Plane's
+				// JSON error shape so that a client can read the field.
+				planeError(w, http.StatusUnprocessableEntity, types.PlaneKindOther, err.Error())
+				return req, false
 			}
 		}
 	}

@@ -29,7 +29,9 @@ func TestSecondsFieldsAreRangeChecked(t *testing.T) {
 
 			code, body, _ = p.do("POST", "/ctrl/connect", `{"spawn_config":{"executable":{"image":"x"},"`+field+`":`+n+`}}`)
 			assert.Equal(t, http.StatusUnprocessableEntity, code, "%s=%s: %s", field, n, body)
-			assert.Contains(t, string(body), "spawn_config."+field)
+			var perr types.PlaneError
+			require.NoError(t, json.Unmarshal(body, &perr), "a JSON error: %s", body)
+			assert.Contains(t, perr.Message, "spawn_config."+field)
 		}
 	}
 	assert.Empty(t, p.Backends(), "nothing spawned")
