@@ -456,3 +456,34 @@ func TestDevToken(t *testing.T) {
 		})
 	}
 }
+
+// The real dev server, in its plain log: a key that tries to forge a status
+// line or clear the screen is shown escaped; a page from another site cannot
+// spawn unless --allow-origin names it.
+func TestDevRefusesWhatPagesAndKeysTry(t *testing.T) {
+	d := startDev(t, "--allow-origin", "http://app.example:3000", "--", os.Args[0], devBackendArg)
+	apiURL := d.wait(`^  API:   (http://127\.0\.0\.1:\d+)$`)[1]
+	connect := func(origin, body string) int {
+		req, err := http.NewRequest(http.MethodPost, apiURL+"/v2/service/-/-/connect", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, connect("http://evil.example", `{"key":"a"}`))
+	assert.Equal(t, http.StatusOK, connect("http://app.example:3000", `{"key":"b"}`))
+	assert.Equal(t, http.StatusOK, connect("", `{"key":"k\n2024-01-01T00:00:00.000Z forged ready admin\u001b[2J"}`))
+	line := d.wait(`^\S+ \S+ scheduled k\\n2024-01-01T00:00:00\.000Z forged ready admin\\x1b\[2J$`)[0]
+	assert.NotContains(t, line, "\x1b")
+	http.DefaultClient.CloseIdleConnections()
+	require.Equal(t, 0, d.stop(), d.stderr.String())
+	for _, l := range d.seen {
+		assert.False(t, strings.HasPrefix(l, "2024-01-01"), "no forged line: %q", l)
+		assert.NotContains(t, l, "\x1b[2J")
+	}
+}
