@@ -117,6 +117,12 @@ type Config struct {
 	// own lifecycle goroutine, which those wait on. Hand such work to
 	// another goroutine.
 	OnChange func(BackendView)
+	// Rebuild, if set, is what the web console's rebuild button calls: it asks
+	// for a new build of a container plane's image (jamsocket dev -f does
+	// so). It must not block. The builder reports the build to the console
+	// with BuildStarted and BuildOutput, and its result with SetImage or
+	// HoldSpawns.
+	Rebuild func()
 }
 
 // Defaults of Config.

@@ -50,6 +50,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/backends/{id}", ctrl(s.consoleBackend))
 	mux.HandleFunc("GET /console/backends/{id}/logs", ctrl(s.consoleLogs))
 	mux.HandleFunc("POST /console/backends/{id}/open", ctrl(consoleWrite(s.consoleOpen)))
+	mux.HandleFunc("GET /console/build", ctrl(s.consoleBuild))
+	mux.HandleFunc("POST /console/build/rebuild", ctrl(consoleWrite(s.consoleRebuild)))
 }
 
 // consoleHeaders are the console pages' safety headers: nothing but this
@@ -89,16 +91,20 @@ type consoleInfo struct {
 	APIURL   string `json:"api_url"`
 	ProxyURL string `json:"proxy_url"`
 	Runner   string `json:"runner"`
+	// Container is true for a container plane (the console shows its image
+	// and builds).
+	Container bool `json:"container"`
 	// Hold is why connects may not spawn now (a build runs, no image yet).
 	Hold string `json:"hold,omitempty"`
 }
 
 func (s *Server) consoleInfo(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	hold := s.spawnHoldLocked()
-	s.mu.Unlock()
+	_, hold := s.imageState()
+	_, container := s.runner.(*containerRunner)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, consoleInfo{APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner), Hold: hold})
+	writeJSON(w, http.StatusOK, consoleInfo{
+		APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner), Container: container, Hold: hold,
+	})
 }
 
 // labeledRunner is a runner that can say what it runs, for the console.

@@ -168,6 +168,10 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	id := run(t, tab, chromedp.Evaluate[string](`document.getElementById('connect-backend').hash.slice(4)`))
 	require.Len(t, id, 14)
 	screenshot(t, tab, "connect")
+	// The answer's token, secret and URL are masked (copyable, not shown).
+	connectHTML := run(t, tab, chromedp.OuterHTML(css(`#connect-result`)))
+	require.Contains(t, connectHTML, "Copy token")
+	require.NotContains(t, connectHTML, p.ProxyURL()+"/")
 
 	// The connect was real: the plane has the backend.
 	sum, ok := p.Backend(id)
@@ -203,6 +207,17 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	)
 	screenshot(t, tab, "backend")
 	require.NotContains(t, run(t, tab, chromedp.OuterHTML(css(`html`))), other.Token)
+
+	// Search narrows the log to matching lines; pause holds new ones.
+	visible := `[...document.querySelectorAll('#log div')].filter(d => !d.hidden).map(d => d.textContent).join('|')`
+	do(t, tab, chromedp.SendKeys(css(`#log-search`), "stderr"))
+	require.Equal(t, "a line on stderr", run(t, tab, chromedp.Evaluate[string](visible)))
+	do(t, tab,
+		chromedp.Evaluate[chromedp.Void](`(() => { const f = document.getElementById('log-search'); f.value = ''; f.dispatchEvent(new Event('input')); })()`),
+		chromedp.Click(css(`#log-pause`)),
+	)
+	require.Equal(t, "true", run(t, tab, chromedp.AttributeValue(css(`#log-pause`), "aria-pressed")).Value)
+	do(t, tab, chromedp.Click(css(`#log-pause`)))
 
 	// "Open" mints the console's own connection and opens it in a new tab.
 	opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
@@ -311,4 +326,32 @@ func TestConsoleRenders500Backends(t *testing.T) {
 		chromedp.WaitVisible(css(`#backends`)),
 	)
 	screenshot(t, tab, "backends-narrow")
+}
+
+func TestConsoleShowsTheImageAndRebuilds(t *testing.T) {
+	tab := newTab(t)
+	var p *plane
+	rebuilt := make(chan struct{}, 1)
+	p, _ = startContainerPlane(t, localplane.Config{Rebuild: func() {
+		// What jamsocket dev does for a Dockerfile, without building.
+		p.BuildStarted()
+		p.HoldSpawns("the image is building")
+		p.BuildOutput("#1 [internal] load build definition from Dockerfile")
+		p.BuildOutput("#2 writing image sha256:0123456789abcdef done")
+		rebuilt <- struct{}{}
+	}})
+	do(t, tab,
+		chromedp.Navigate(p.APIURL()+"/"),
+		chromedp.WaitVisible(css(`#image-panel`)),
+		waitJS(`document.getElementById('img-state').textContent.startsWith('Backends run ')`),
+		chromedp.Click(css(`#img-rebuild`)),
+	)
+	<-rebuilt
+	do(t, tab,
+		waitJS(`document.getElementById('img-state').textContent === 'Not spawning: the image is building'`),
+		chromedp.Click(css(`#img-log-box summary`)),
+		waitJS(`document.getElementById('img-log').textContent.includes('writing image sha256:0123456789abcdef')`),
+	)
+	require.Equal(t, "live", run(t, tab, chromedp.Text(css(`#live`))), "no stream dropped on the way")
+	screenshot(t, tab, "image")
 }

@@ -244,3 +244,55 @@ func TestConsoleEventsTellWhenABackendIsForgotten(t *testing.T) {
 	}
 	require.Equal(t, res.BackendID, ev.ID)
 }
+
+type consoleBuildEvent struct {
+	Type    string
+	Build   uint64
+	Image   string
+	Hold    string
+	Rebuild bool
+	Lines   []string
+}
+
+func TestConsoleBuildStreamFollowsBuilds(t *testing.T) {
+	rebuilds := make(chan struct{}, 1)
+	p := startPlane(t, localplane.Config{Rebuild: func() { rebuilds <- struct{}{} }})
+	s := p.openStream(p.APIURL() + "/console/build")
+	next := func() consoleBuildEvent {
+		ev, ok := s.next()
+		require.True(t, ok)
+		var out consoleBuildEvent
+		require.NoError(t, json.Unmarshal([]byte(ev.data), &out))
+		return out
+	}
+	ev := next()
+	require.Equal(t, consoleBuildEvent{Type: "build", Rebuild: true}, ev)
+
+	p.BuildStarted()
+	p.BuildOutput("step 1")
+	p.BuildOutput("step 2")
+	var lines []string
+	for len(lines) < 2 {
+		ev = next()
+		if ev.Type == "build" {
+			require.Equal(t, uint64(1), ev.Build)
+			lines = nil
+		}
+		lines = append(lines, ev.Lines...)
+	}
+	require.Equal(t, []string{"step 1", "step 2"}, lines)
+
+	p.HoldSpawns("the image is building")
+	for ev.Type != "state" {
+		ev = next()
+	}
+	require.Equal(t, "the image is building", ev.Hold)
+
+	code, _, _ := p.do("POST", "/console/build/rebuild", map[string]any{})
+	require.Equal(t, http.StatusAccepted, code)
+	<-rebuilds
+
+	plain := startPlane(t, localplane.Config{})
+	code, _, _ = plain.do("POST", "/console/build/rebuild", map[string]any{})
+	require.Equal(t, http.StatusNotImplemented, code, "no builder, no rebuild")
+}

@@ -85,6 +85,19 @@
 // streams and WebSockets stay open). A non-loopback listener is logged as
 // a warning naming what it exposes.
 //
+// # The web console
+//
+// GET / on the API listener serves a web console (Server.Console is the same
+// as an http.Handler): the backends live, one backend's timeline, logs
+// (stdout and stderr apart), CPU and memory charts and actions, and a
+// connect form. Its pages are embedded HTML, CSS and JavaScript, same-origin
+// with the API; they read the API's own endpoints and event streams plus
+// /console/info, /console/events (the backend list: a reset event, then a
+// backend event per change and a forgotten event per dropped backend, with
+// ids to resume), /console/backends/{id} (spawn config, user and auth),
+// …/logs (lines as JSON with their stream) and POST …/open (a connection
+// of the console's own). They need the token like every control endpoint.
+//
 // # Backends
 //
 // Each connect either returns the live backend holding its key (spawned:

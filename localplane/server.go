@@ -38,6 +38,7 @@ type Server struct {
 	hold     string         // why connects may not spawn now ("" when they may)
 	services serviceCatalog // the services of the service endpoints
 	console  consoleHub     // numbered changes for the console's event stream
+	build    buildLog       // the last image build's output, for the console
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server

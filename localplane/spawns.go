@@ -27,6 +27,7 @@ func (s *Server) HoldSpawns(reason string) {
 	s.mu.Lock()
 	s.hold = reason
 	s.mu.Unlock()
+	s.build.notify()
 }
 
 // SetImage makes later spawns of a container plane (Config.Container) run
@@ -38,7 +39,7 @@ func (s *Server) SetImage(image string) error {
 		return errors.New("localplane: SetImage needs a Config.Container plane")
 	}
 	r.setImage(image)
-	s.HoldSpawns("")
+	s.HoldSpawns("") // also tells the console
 	return nil
 }
 

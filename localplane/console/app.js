@@ -71,7 +71,9 @@ function stream(path, onEvent, { ends = false, onState = () => {} } = {}) {
             buf = buf.slice(nl + 1);
             if (line === '') {
               if (id !== null) lastID = id;
-              if (data.length) onEvent(data.join('\n'));
+              // An event the page cannot handle is a bug to report, not a
+              // reason to reconnect.
+              if (data.length) try { onEvent(data.join('\n')); } catch (e) { console.error('event', path, e); }
               data = []; id = null;
             } else if (!line.startsWith(':')) {
               const c = line.indexOf(':');
@@ -290,7 +292,7 @@ function startList() {
   stopList();
   stopList = stream('console/events', (data) => {
     const ev = JSON.parse(data);
-    if (ev.type === 'reset') resetList(ev.backends);
+    if (ev.type === 'reset') resetList(ev.backends || []);
     else if (ev.type === 'backend') upsert(ev.backend);
     else if (ev.type === 'forgotten') forget(ev.id);
     if (ev.type === 'reset' && detail) { const r = rows.get(detail.id); if (r) showState(r.b); }
@@ -298,6 +300,33 @@ function startList() {
     onState: (s) => { $('live').textContent = s === 'open' ? 'live' : s === 'reconnecting' ? 'reconnecting…' : s; },
   });
 }
+
+// ---- The image of a container plane ------------------------------------------
+
+let stopBuild = () => {};
+
+function startBuild() {
+  stopBuild();
+  let lines = 0;
+  stopBuild = stream('console/build', (data) => {
+    const ev = JSON.parse(data);
+    if (ev.type === 'build' || ev.type === 'state') {
+      const state = $('img-state');
+      state.textContent = ev.hold ? 'Not spawning: ' + ev.hold : ev.image ? 'Backends run ' + ev.image : 'No image yet';
+      state.classList.toggle('bad', ev.hold !== '');
+      $('img-rebuild').hidden = !ev.rebuild;
+    }
+    if (ev.type === 'build') { $('img-log').replaceChildren(); $('img-msg').textContent = ''; lines = 0; }
+    for (const line of ev.lines || []) { $('img-log').append(line + '\n'); lines++; }
+    $('img-log-count').textContent = ev.build ? `(build ${ev.build}, ${lines} lines)` : '(no build yet)';
+    $('img-log').scrollTop = $('img-log').scrollHeight;
+  });
+}
+
+$('img-rebuild').addEventListener('click', async () => {
+  $('img-msg').textContent = 'Rebuild asked for…';
+  try { await api('POST', 'console/build/rebuild', {}); } catch (e) { $('img-msg').textContent = 'Rebuild: ' + e.message; }
+});
 
 // ---- One backend ------------------------------------------------------------
 
@@ -593,13 +622,16 @@ function route() {
 }
 
 async function start() {
+  let info;
   try {
-    const info = await api('GET', 'console/info');
+    info = await api('GET', 'console/info');
     $('plane-info').textContent = `API ${info.api_url} · proxy ${info.proxy_url} · runs ${info.runner}` +
       (info.hold ? ` · not spawning: ${info.hold}` : '');
   } catch {
     return; // refused: the token dialog is open
   }
+  $('image-panel').hidden = !info.container;
+  if (info.container) startBuild();
   startList();
   route();
 }
