@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -288,6 +289,16 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 		BackendOutput:         v.output,
 		OnChange:              v.change,
 	}
+	// The console's rebuild button builds the Dockerfile again (the images
+	// loop starts once the server runs).
+	var imagesRef atomic.Pointer[devImages]
+	if plan.dockerfile != "" {
+		cfg.Rebuild = func() {
+			if d := imagesRef.Load(); d != nil {
+				d.rebuild()
+			}
+		}
+	}
 	if plan.containers() {
 		cli, err := devDockerClient(ctx, plan.network)
 		if err != nil {
@@ -319,7 +330,12 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 	var loops sync.WaitGroup
 	var images *devImages
 	if plan.dockerfile != "" {
-		images = newDevImages(srv, devBuild{dockerfile: plan.dockerfile, context: plan.context, output: v.buildOutput}, v.imageChanged)
+		output := func(line string) {
+			v.buildOutput(line)
+			srv.BuildOutput(line) // the console's build log
+		}
+		images = newDevImages(srv, devBuild{dockerfile: plan.dockerfile, context: plan.context, output: output}, v.imageChanged)
+		imagesRef.Store(images)
 		loops.Go(func() { images.loop(ctx) })
 		images.rebuild()
 		if len(plan.watch) > 0 {

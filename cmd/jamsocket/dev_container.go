@@ -124,6 +124,7 @@ func (d *devImages) loop(ctx context.Context) {
 		case <-d.requests:
 		}
 		d.set(func(s *imageState) { s.Building = true })
+		d.srv.BuildStarted() // the console's build log starts afresh
 		d.srv.HoldSpawns(holdBuilding)
 		// As the official dev server does: backends of the old code are
 		// terminated, later spawns get the new image.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
@@ -187,7 +188,48 @@ func TestDevDockerfileBuildsWatchesAndRebuilds(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &e))
 	assert.Equal(t, "NotReadyToSpawn", e.Error.Code)
 	assert.Contains(t, e.Error.Message, "failed")
+
+	// The web console shows the failed build's output, and its rebuild
+	// button builds again.
+	build := consoleBuild(t, apiURL)
+	assert.Contains(t, build.Hold, "failed")
+	assert.Contains(t, strings.Join(build.Lines, "\n"), "no-such-file")
+	mark = len(d.seen)
+	req, err := http.NewRequest("POST", apiURL+"/console/build/rebuild", strings.NewReader("{}"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	d.waitFrom(mark, `^jamsocket dev: building the session backend image`)
 	require.Equal(t, 0, d.stop())
+}
+
+// consoleBuild reads the first event of the console's build stream: the
+// state and the last build's output.
+func consoleBuild(t *testing.T, apiURL string) (ev struct {
+	Hold  string
+	Lines []string
+}) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", apiURL+"/console/build", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			require.NoError(t, json.Unmarshal([]byte(data), &ev))
+			return ev
+		}
+	}
+	t.Fatalf("no event on the console's build stream: %v", sc.Err())
+	return ev
 }
 
 // TestDevKilledLeavesNoContainerAfterRestart: `jamsocket dev --image`
