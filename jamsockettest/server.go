@@ -19,16 +19,21 @@
 package jamsockettest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coder/websocket"
 
 	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
@@ -41,6 +46,16 @@ type Options struct {
 	// Command runs each backend as a process instead (see
 	// localplane.Config.Command).
 	Command []string
+	// Image runs each backend as a Docker container of this local image
+	// instead, made as Plane makes it (see localplane.ContainerConfig): your
+	// real artifact. It needs a Docker engine (DOCKER_HOST or the default
+	// socket): without one NewServer skips the test, saying what is missing,
+	// or fails it when JAMSOCKET_REQUIRE_DOCKER=1.
+	Image string
+	// Dockerfile, when Image is empty, is built with the docker CLI (the
+	// build context is DockerContext, default the Dockerfile's directory)
+	// once per test binary, and its image runs as Image does.
+	Dockerfile, DockerContext string
 	// Token is the API token the plane demands and the Client sends;
 	// "test-token" when empty. Configure may still change it.
 	Token string
@@ -80,6 +95,13 @@ const (
 // Close with t.Cleanup. It fails the test if the plane cannot start.
 func NewServer(t testing.TB, opts *Options) *Server {
 	t.Helper()
+	if opts != nil && (opts.Image != "" || opts.Dockerfile != "") {
+		cli, err := dockertest.Connect(context.Background())
+		if err != nil {
+			dockertest.Unavailable(t, err)
+		}
+		_ = cli.Close()
+	}
 	s, err := Start(opts)
 	if err != nil {
 		t.Fatalf("jamsockettest: %v", err)
@@ -110,7 +132,14 @@ func Start(opts *Options) (*Server, error) {
 		Handler:   opts.Handler,
 		Logger:    slog.New(slog.DiscardHandler),
 	}
-	if cfg.Handler == nil && len(cfg.Command) == 0 {
+	switch {
+	case opts.Image != "" || opts.Dockerfile != "":
+		image, err := containerImage(opts)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Container = &localplane.ContainerConfig{Image: image}
+	case cfg.Handler == nil && len(cfg.Command) == 0:
 		cfg.Handler = Echo
 	}
 	if opts.Configure != nil {
@@ -207,4 +236,37 @@ func echoWebSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+var (
+	builtMu sync.Mutex
+	built   = map[[2]string]string{} // Dockerfile and context -> image id
+)
+
+// containerImage is the image of Options.Image, or of Options.Dockerfile,
+// built once per test binary.
+func containerImage(opts *Options) (string, error) {
+	if opts.Image != "" {
+		return opts.Image, nil
+	}
+	dockerfile, err := filepath.Abs(opts.Dockerfile)
+	if err != nil {
+		return "", err
+	}
+	buildContext := opts.DockerContext
+	if buildContext == "" {
+		buildContext = filepath.Dir(dockerfile)
+	}
+	key := [2]string{dockerfile, buildContext}
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if id, ok := built[key]; ok {
+		return id, nil
+	}
+	id, err := dockerbuild.Build(context.Background(), dockerfile, buildContext, nil)
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", opts.Dockerfile, err)
+	}
+	built[key] = id
+	return id, nil
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
@@ -168,4 +171,40 @@ func TestEchoEchoesWebSocketMessagesThroughTheProxy(t *testing.T) {
 		assert.Equal(t, msg, string(got))
 	}
 	require.NoError(t, ws.Close(websocket.StatusNormalClosure, ""))
+}
+
+func TestImageBackends(t *testing.T) {
+	cli := dockertest.Client(t)
+	image := dockertest.GoImage(t, cli, "github.com/jamsocket-go/jamsocket/internal/dockertest/testbackend")
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Image: image})
+	ctx := context.Background()
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1", User: "ann"})
+	require.NoError(t, err)
+	resp, err := http.Get(conn.URL + "hello")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var got struct {
+		Headers map[string]string `json:"headers"`
+		Env     map[string]string `json:"env"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	assert.Equal(t, "8080", got.Env["PORT"], "a container, as on Plane")
+	assert.Equal(t, "ann", got.Headers["x-verified-username"])
+	views := srv.Backends()
+	require.Len(t, views, 1)
+	assert.NotEmpty(t, views[0].Image)
+}
+
+func TestDockerfileBackends(t *testing.T) {
+	dockertest.Client(t)
+	dir := t.TempDir()
+	dockertest.GoBinary(t, "github.com/jamsocket-go/jamsocket/internal/dockertest/testbackend", filepath.Join(dir, "app"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"), 0o644))
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Dockerfile: filepath.Join(dir, "Dockerfile")})
+	conn, err := srv.Client.Spawn(context.Background(), &jamsocket.ConnectRequest{Key: "k"})
+	require.NoError(t, err)
+	resp, err := http.Get(conn.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }

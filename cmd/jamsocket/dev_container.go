@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
 
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
@@ -40,55 +37,15 @@ const (
 	holdFailed   = "the last build of the session backend's Dockerfile failed (see the dev server's log): "
 )
 
-// devBuild builds a Dockerfile with the docker CLI. The CLI, not the engine
-// API: through the API a BuildKit build needs BuildKit's own session
-// protocol (gRPC over a hijacked connection, with file sync), which is what
-// the CLI implements; the CLI uses BuildKit where the engine and its buildx
-// plugin have it, and the classic builder otherwise, as the official CLI's
-// `docker build` does.
+// devBuild is the build of the dev server's Dockerfile.
 type devBuild struct {
 	dockerfile, context string
 	// output receives each line the build prints.
 	output func(line string)
 }
 
-// run builds the image and returns its id.
 func (b devBuild) run(ctx context.Context) (string, error) {
-	dir, err := os.MkdirTemp("", "jamsocket-build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	iidFile := filepath.Join(dir, "iid")
-	cmd := exec.CommandContext(ctx, "docker", "build", "--iidfile", iidFile, "-f", b.dockerfile,
-		"--label", "dev.jamsocket-go.dev-build=true", b.context)
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	lines := make(chan struct{})
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(nil, 64<<10)
-		for sc.Scan() {
-			b.output(sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	err = cmd.Run()
-	pw.Close()
-	<-lines
-	if errors.Is(err, exec.ErrNotFound) {
-		return "", errors.New("the docker command is not installed; it builds the Dockerfile (or use --image)")
-	}
-	if err != nil {
-		return "", fmt.Errorf("docker build: %w", err)
-	}
-	id, err := os.ReadFile(iidFile)
-	if err != nil || len(strings.TrimSpace(string(id))) == 0 {
-		return "", errors.New("docker build wrote no image id")
-	}
-	return strings.TrimSpace(string(id)), nil
+	return dockerbuild.Build(ctx, b.dockerfile, b.context, b.output)
 }
 
 // devImages builds the image and keeps the plane on the latest good one.

@@ -109,10 +109,7 @@ func exampleBackendProject(t *testing.T) (dir string, rebuild func(version strin
 	rebuild = func(version string) {
 		t.Helper()
 		tmp := filepath.Join(dir, "backend.tmp")
-		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version="+version, "-o", tmp, "../../examples/backend")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := build.CombinedOutput()
-		require.NoError(t, err, string(out))
+		dockertest.GoBinary(t, "github.com/jamsocket-go/jamsocket/examples/backend", tmp, "-X main.version="+version)
 		require.NoError(t, os.Rename(tmp, filepath.Join(ex, "backend"))) // one change event
 	}
 	rebuild("v1")

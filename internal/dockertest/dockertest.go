@@ -103,12 +103,30 @@ func GoImage(t testing.TB, cli *client.Client, pkg string) string {
 	return img
 }
 
-func buildGoImage(ctx context.Context, cli *client.Client, pkg, dir string) (string, error) {
-	bin := filepath.Join(dir, "app")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
+// GoBinary builds the Go main package pkg as a static Linux binary at
+// path, with the flags GoImage uses (so that the build cache serves both),
+// plus ldflags (e.g. "-X main.version=v2") if given.
+func GoBinary(t testing.TB, pkg, path string, ldflags ...string) {
+	t.Helper()
+	if err := goBuild(context.Background(), pkg, path, ldflags...); err != nil {
+		t.Fatalf("dockertest: %v", err)
+	}
+}
+
+func goBuild(ctx context.Context, pkg, path string, ldflags ...string) error {
+	flags := strings.Join(append([]string{"-s", "-w"}, ldflags...), " ")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags="+flags, "-o", path, pkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+func buildGoImage(ctx context.Context, cli *client.Client, pkg, dir string) (string, error) {
+	bin := filepath.Join(dir, "app")
+	if err := goBuild(ctx, pkg, bin); err != nil {
+		return "", err
 	}
 	data, err := os.ReadFile(bin)
 	if err != nil {
