@@ -69,7 +69,10 @@ type SessionResponse struct {
 	BackendID string `json:"backend_id"`
 	URL       string `json:"url"`
 	StatusURL string `json:"status_url"`
-	Status    string `json:"status"`
+	// StatusStreamURL is the status stream (server-sent events) that
+	// works on every target; "status_url + /stream" does not on Plane.
+	StatusStreamURL string `json:"status_stream_url"`
+	Status          string `json:"status"`
 }
 
 // NewHandler returns the handler's routes.
@@ -106,7 +109,8 @@ func NewHandler(client *jamsocket.Client, logger *slog.Logger) http.Handler {
 		logger.Info("session", "document", req.Document, "backend", conn)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(SessionResponse{
-			BackendID: conn.BackendID, URL: conn.URL, StatusURL: conn.StatusURL, Status: string(status),
+			BackendID: conn.BackendID, URL: conn.URL, StatusURL: conn.StatusURL,
+			StatusStreamURL: conn.StatusStreamURL, Status: string(status),
 		})
 	})
 	return mux

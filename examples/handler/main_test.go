@@ -39,6 +39,12 @@ func TestSessionSpawnsOneBackendPerDocumentAndHidesTheSecret(t *testing.T) {
 	assert.Equal(t, "ready", a.Status)
 	assert.NotEmpty(t, a.URL)
 	assert.Contains(t, a.StatusURL, a.BackendID)
+	// The browser can follow the status with the stream URL it was given.
+	streamResp, err := http.Get(a.StatusStreamURL)
+	require.NoError(t, err)
+	defer streamResp.Body.Close()
+	assert.Equal(t, http.StatusOK, streamResp.StatusCode)
+	assert.Contains(t, streamResp.Header.Get("Content-Type"), "text/event-stream")
 	assert.NotContains(t, first.Body.String(), "secret", "the browser must not get the secret token")
 
 	second := postSession(t, h, `{"document":"doc-42"}`)
