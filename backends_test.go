@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -197,12 +198,21 @@ func TestUnsupportedOnPlane(t *testing.T) {
 		assert.ErrorIs(t, err, errors.ErrUnsupported, call.name)
 		assert.Contains(t, err.Error(), call.name)
 	}
-	for _, err := range c.Logs(t.Context(), "b1") {
-		assert.ErrorIs(t, err, errors.ErrUnsupported)
+	assert.ErrorIs(t, onlyError(t, c.Logs(t.Context(), "b1")), errors.ErrUnsupported)
+	assert.ErrorIs(t, onlyError(t, c.Metrics(t.Context(), "b1")), errors.ErrUnsupported)
+}
+
+// onlyError ranges over a stream that must yield one error and nothing else,
+// and returns it; a stream that yields nothing fails the test.
+func onlyError[T any](t *testing.T, seq iter.Seq2[T, error]) error {
+	t.Helper()
+	var errs []error
+	for v, err := range seq {
+		require.Error(t, err, "a value where only an error was expected: %v", v)
+		errs = append(errs, err)
 	}
-	for _, err := range c.Metrics(t.Context(), "b1") {
-		assert.ErrorIs(t, err, errors.ErrUnsupported)
-	}
+	require.Len(t, errs, 1, "exactly one error")
+	return errs[0]
 }
 
 func TestBackend(t *testing.T) {
@@ -513,9 +523,7 @@ func TestLogsErrors(t *testing.T) {
 	c, _ := newMockClient(t)
 	_, err := collectLogs(t, c) // the mock has no responder: a transport error every time
 	require.Error(t, err)
-	for _, err := range c.Logs(t.Context(), "") {
-		assert.Error(t, err)
-	}
+	require.Error(t, onlyError(t, c.Logs(t.Context(), "")))
 }
 
 func TestLogsNotAStream(t *testing.T) {
@@ -598,11 +606,7 @@ func TestMetricsErrors(t *testing.T) {
 		t.Run(shape.name, func(t *testing.T) {
 			c, mock := newMockClient(t)
 			mock.RegisterResponder(http.MethodGet, testAPI+"/v2/backend/b1/metrics/stream", jsonResponder(t, shape.status, shape.body))
-			var gotErr error
-			for _, err := range c.Metrics(t.Context(), "b1") {
-				gotErr = err
-			}
-			require.Error(t, gotErr)
+			gotErr := onlyError(t, c.Metrics(t.Context(), "b1"))
 			shape.check(t, gotErr)
 		})
 	}

@@ -56,7 +56,6 @@ func TestE2EMetrics(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, conn.BackendID, m.BackendID)
 		assert.Equal(t, "localplane", m.Cluster)
-		assert.GreaterOrEqual(t, m.CPUPercent(), 0.0)
 		samples++
 		if samples == 2 {
 			require.NoError(t, c.Terminate(ctx, conn.BackendID, &jamsocket.TerminateOptions{Hard: true}))
@@ -65,9 +64,7 @@ func TestE2EMetrics(t *testing.T) {
 	assert.GreaterOrEqual(t, samples, 2, "samples until terminate, then the stream ends by itself")
 	assert.Equal(t, jamsocket.StatusTerminated, waitTerminated(ctx, t, c, conn.BackendID).Status)
 
-	for _, err := range c.Metrics(ctx, "nosuchbackend0") {
-		assert.ErrorIs(t, err, jamsocket.ErrNotFound)
-	}
+	assert.ErrorIs(t, onlyError(t, c.Metrics(ctx, "nosuchbackend0")), jamsocket.ErrNotFound)
 }
 
 func TestE2ETerminateAll(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 // The examples run against a real local plane started in-process by
 // jamsockettest; against Jamsocket, make the client with jamsocket.New or
 // jamsocket.FromEnv instead.
-
 func ExampleClient_Spawn() {
 	srv, err := jamsockettest.Start(nil)
 	if err != nil {

@@ -51,9 +51,9 @@ func TestConnectionsAreReused(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Status(ctx, "gone")
 		require.ErrorIs(t, err, ErrNotFound)
-		for _, err := range c.StatusStream(ctx, "html") {
-			require.ErrorIs(t, err, ErrInvalidResponse)
-		}
+		got, err := collect(t, c.StatusStream(ctx, "html"))
+		require.ErrorIs(t, err, ErrInvalidResponse)
+		require.Empty(t, got)
 	}
 	_, err = c.Status(ctx, "flaky")
 	require.NoError(t, err)

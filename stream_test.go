@@ -40,8 +40,10 @@ func TestStatusStreamStateFields(t *testing.T) {
 	c := newTestClient(t, mock)
 	mock.RegisterResponder("GET", streamURL, sseResponder(
 		"data:{\"status\":\"terminated\",\"time\":\"2024-11-04T20:42:21.123Z\",\"termination_reason\":\"key_expired\",\"termination_kind\":\"hard\",\"exit_error\":true}\r\n\r\n", true))
+	n := 0
 	for state, err := range c.StatusStream(context.Background(), "b1") {
 		require.NoError(t, err)
+		n++
 		assert.Equal(t, StatusTerminated, state.Status)
 		assert.Equal(t, ReasonKeyExpired, state.TerminationReason)
 		assert.Equal(t, KindHard, state.TerminationKind)
@@ -49,6 +51,7 @@ func TestStatusStreamStateFields(t *testing.T) {
 		assert.True(t, *state.ExitError)
 		assert.Equal(t, time.Date(2024, 11, 4, 20, 42, 21, 123e6, time.UTC), state.Time)
 	}
+	assert.Equal(t, 1, n, "one state")
 }
 
 func TestStatusStreamDedupeAcrossReconnects(t *testing.T) {
