@@ -23,13 +23,22 @@
 // describe backends, Logs and Metrics stream them (iter.Seq2, reconnecting
 // like StatusStream), TerminateAll stops a service's backends, CheckAuth
 // checks the token, and CreateService, Service, ListServices, Images and
-// UpdateEnvironment manage services.
+// UpdateEnvironment manage services. Service and Images take a service name,
+// and an empty name means the Client's configured Service; UpdateEnvironment
+// always addresses the configured Service (make a Client per service to
+// update several); CreateService and DeleteService require the name, so that
+// a missing argument cannot create or delete the wrong service.
 //
 // # Targets
 //
 // The same Client speaks to Jamsocket's hosted API (New), a local dev server
 // or the local plane of package localplane (Config.Dev), and a self-hosted
-// Plane controller (NewPlane).
+// Plane controller (NewPlane). Inside, each target is a driver behind one
+// unexported interface, in the manner of database/sql: the Client's methods
+// ask the driver and never which target they are on, every driver sends
+// through one request path (retries, error mapping, redaction, logging,
+// streams), and an operation a target lacks (the account API on Plane) is
+// the driver's answer, an error matching errors.ErrUnsupported.
 //
 // # Testing
 //
@@ -40,12 +49,17 @@
 // # Errors
 //
 // A non-2xx response is an *APIError; errors.Is matches ErrNotFound,
-// ErrUnauthorized, ErrRateLimited and ErrConflict. A success response with a
-// body that is not the promised JSON is a *DecodeError (ErrInvalidResponse).
+// ErrUnauthorized, ErrRateLimited and ErrConflict by status, and the
+// semantic ErrKeyNotHeld (a NoSpawn connect to a free key) and ErrKeyHeld
+// (a key held under another tag) the same way on every target, whichever
+// dialect's status and code carried them. A success response with a body
+// that is not the promised JSON is a *DecodeError (ErrInvalidResponse).
 // WaitReady returns a *BackendTerminatedError (ErrBackendTerminated) when the
 // backend ends before it is ready, and a *WaitError, which unwraps to the
-// context's error, when it gives up. A context that ends always wins: its
-// error is what the call returns, wrapped.
+// cause, for every other failure. A stream that gives up yields a
+// *StreamError (an event over 1 MiB: ErrEventTooLarge). Terminate of a
+// backend that already ended is success. A context that ends always wins:
+// its error is what the call returns, wrapped.
 //
 // # Retries
 //
@@ -55,7 +69,11 @@
 // a Key are safe to repeat. A Spawn without a key creates a backend each time,
 // so it is repeated only when the request provably never reached the server
 // (the connection was refused) or was refused with 429: a retry never spawns a
-// second backend.
+// second backend. Streams treat a quiet connection (200, then silence or a
+// clean end) as healthy and keep following while the context lives; only
+// failed connections count towards StreamPolicy.MaxReconnects. A zero field of
+// RetryPolicy or StreamPolicy means its default, except MaxRetries: 0, which
+// never retries.
 //
 // # Secrets
 //

@@ -18,13 +18,6 @@ type (
 	Image = types.Image
 )
 
-// Which service the service methods address: Service and Images take a
-// name, and an empty name means the Client's configured Service;
-// UpdateEnvironment always addresses the configured Service (make a Client
-// per service to update several). CreateService and DeleteService never
-// default: they require the name, so that a missing argument cannot create
-// or delete the wrong service.
-
 // CreateService creates a service in the Client's account. Creating a
 // service that exists is an error (an *APIError, usually ErrConflict).
 // Because of that, CreateService is retried only when the request provably
