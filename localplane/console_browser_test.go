@@ -168,6 +168,9 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	id := run(t, tab, chromedp.Evaluate[string](`document.getElementById('connect-backend').hash.slice(4)`))
 	require.Len(t, id, 14)
 	screenshot(t, tab, "connect")
+	// Every field of every page has a label.
+	require.Equal(t, "", run(t, tab, chromedp.Evaluate[string](
+		`[...document.querySelectorAll('input, select, textarea')].filter(e => e.labels.length === 0).map(e => e.id || e.name).join(',')`)))
 	// The answer's token, secret and URL are masked (copyable, not shown).
 	connectHTML := run(t, tab, chromedp.OuterHTML(css(`#connect-result`)))
 	require.Contains(t, connectHTML, "Copy token")
