@@ -34,10 +34,12 @@ cases_root=(
 	"root|^BenchmarkSpawnParallel\$/^sdk\$;root|^BenchmarkSpawnParallel\$/^net-http\$"
 	"root|^BenchmarkStatusStream\$/impl=sdk\$;root|^BenchmarkStatusStream\$/impl=plain\$"
 	"root|^BenchmarkStreamMemory\$/impl=sdk/|1x;root|^BenchmarkStreamMemory\$/impl=plain/|1x"
+	"root|^Benchmark(Spawn|Status|SpawnParallel)Paired\$"
 )
 cases_localplane=(
 	"localplane|^BenchmarkSpawnToReady\$/^process\$"
 	"localplane|^BenchmarkProxyThroughput\$"
+	"localplane|^BenchmarkProxyPaired\$"
 )
 
 # Old binaries may name the variants without a key; give them one so that
@@ -78,11 +80,14 @@ for i in $(seq "$RUNS"); do
 done
 
 echo "== medians of $RUNS alternating runs, each variant in its own process ($OUT/new.txt)"
-for filter in 'pkg:github.com/jamsocket-go/jamsocket' '.name:ProxyThroughput' '.name:SpawnToReady'; do
-	if grep -q "^pkg: ${filter#pkg:}\$\|^Benchmark${filter#.name:}/" "$OUT/new.txt"; then
-		"$benchstat" -col /impl -filter "$filter" "$OUT/new.txt"
-	fi
-done
+# benchstat filters (golang.org/x/perf/benchproc/syntax): one table each.
+"$benchstat" -col /impl -filter 'pkg:github.com/jamsocket-go/jamsocket -.name:/Paired$/' "$OUT/new.txt"
+"$benchstat" -filter '.name:/Paired$/' "$OUT/new.txt"
+if grep -q '^pkg: .*/localplane$' "$OUT/new.txt"; then
+	"$benchstat" -col /impl -filter '.name:ProxyThroughput' "$OUT/new.txt"
+	"$benchstat" -filter '.name:ProxyPaired' "$OUT/new.txt"
+	"$benchstat" -filter '.name:SpawnToReady' "$OUT/new.txt"
+fi
 if [ -s "$OUT/old.txt" ]; then
 	echo "== before ($OLD) against now"
 	"$benchstat" -row .fullname "old=$OUT/old.txt" "new=$OUT/new.txt"

@@ -2,6 +2,7 @@ package localplane_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -127,6 +128,103 @@ func benchSpawnToReady(b *testing.B, cfg localplane.Config) {
 // second hop costs what it costs in CPU: compare the plane's proxy with the
 // bare one.
 func BenchmarkProxyThroughput(b *testing.B) {
+	hc, backendURL, bareURL, proxyURL := proxyTargets(b)
+	var direct float64
+	b.Run("direct", func(b *testing.B) {
+		direct = benchGets(b, hc, backendURL)
+	})
+	b.Run("bare-reverseproxy", func(b *testing.B) {
+		proxied := benchGets(b, hc, bareURL)
+		if direct > 0 {
+			b.ReportMetric(100*proxied/direct, "%-of-direct")
+		}
+	})
+	b.Run("proxy", func(b *testing.B) {
+		proxied := benchGets(b, hc, proxyURL)
+		if direct > 0 {
+			b.ReportMetric(100*proxied/direct, "%-of-direct")
+		}
+	})
+}
+
+// BenchmarkProxyPaired sends the same GETs through the bare ReverseProxy
+// and through the plane's proxy in pairs: 8 goroutines per CPU, each
+// alternating one request through each (which goes first alternates too).
+// Both proxies then run under the same load, so their ratio holds steady on
+// a noisy machine where separate runs swing. It reports
+// proxy-share-of-bare, the plane's proxy's throughput as a share of the bare
+// proxy's (total request time through bare / through the plane's: at least 1
+// means at least as fast), and each one's p50 and p99 latency.
+func BenchmarkProxyPaired(b *testing.B) {
+	hc, _, bareURL, proxyURL := proxyTargets(b)
+	var (
+		mu          sync.Mutex
+		bare, proxy []time.Duration
+		turn        atomic.Int64
+	)
+	get := func(url string) (time.Duration, error) {
+		start := time.Now()
+		resp, err := hc.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET: %s", resp.Status)
+		}
+		return time.Since(start), nil
+	}
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		var myBare, myProxy []time.Duration
+		defer func() {
+			mu.Lock()
+			bare, proxy = append(bare, myBare...), append(proxy, myProxy...)
+			mu.Unlock()
+		}()
+		for pb.Next() {
+			urls, into := [2]string{bareURL, proxyURL}, [2]*[]time.Duration{&myBare, &myProxy}
+			if turn.Add(1)%2 == 0 {
+				urls, into = [2]string{proxyURL, bareURL}, [2]*[]time.Duration{&myProxy, &myBare}
+			}
+			for i, url := range urls {
+				took, err := get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				*into[i] = append(*into[i], took)
+			}
+		}
+	})
+	if len(bare) == 0 || len(proxy) == 0 {
+		return
+	}
+	var bareTotal, proxyTotal time.Duration
+	for i := range bare {
+		bareTotal += bare[i]
+	}
+	for i := range proxy {
+		proxyTotal += proxy[i]
+	}
+	b.ReportMetric(float64(bareTotal)/float64(proxyTotal), "proxy-share-of-bare")
+	slices.Sort(bare)
+	slices.Sort(proxy)
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	b.ReportMetric(us(bare[len(bare)/2]), "bare-p50-us")
+	b.ReportMetric(us(bare[len(bare)*99/100]), "bare-p99-us")
+	b.ReportMetric(us(proxy[len(proxy)/2]), "proxy-p50-us")
+	b.ReportMetric(us(proxy[len(proxy)*99/100]), "proxy-p99-us")
+}
+
+// proxyTargets starts a plane with one ready handler backend and a bare
+// httputil.ReverseProxy in front of the same backend (the floor: what a
+// second hop costs by itself), and returns a client with one shared
+// keep-alive pool and the URLs of the backend, the bare proxy and the
+// plane's proxy.
+func proxyTargets(b *testing.B) (hc *http.Client, backendURL, bareURL, proxyURL string) {
 	var port atomic.Int64
 	_, client := benchPlane(b, localplane.Config{Handler: func(be localplane.Backend) http.Handler {
 		port.Store(int64(be.Port))
@@ -141,15 +239,8 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
 	b.Cleanup(transport.CloseIdleConnections)
-	hc := &http.Client{Transport: transport}
 
-	backendURL := "http://127.0.0.1:" + strconv.Itoa(int(port.Load()))
-	var direct float64
-	b.Run("direct", func(b *testing.B) {
-		direct = benchGets(b, hc, backendURL+"/")
-	})
-	// The floor: a bare httputil.ReverseProxy in front of the same backend,
-	// so that the plane's own cost shows apart from a second hop's.
+	backendURL = "http://127.0.0.1:" + strconv.Itoa(int(port.Load()))
 	target, _ := url.Parse(backendURL)
 	bareProxy := httputil.NewSingleHostReverseProxy(target)
 	bareTransport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil} // as many as the plane's proxy keeps
@@ -159,18 +250,7 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		bare.Close()
 		bareTransport.CloseIdleConnections()
 	})
-	b.Run("bare-reverseproxy", func(b *testing.B) {
-		proxied := benchGets(b, hc, bare.URL+"/")
-		if direct > 0 {
-			b.ReportMetric(100*proxied/direct, "%-of-direct")
-		}
-	})
-	b.Run("proxy", func(b *testing.B) {
-		proxied := benchGets(b, hc, conn.URL)
-		if direct > 0 {
-			b.ReportMetric(100*proxied/direct, "%-of-direct")
-		}
-	})
+	return &http.Client{Transport: transport}, backendURL + "/", bare.URL + "/", conn.URL
 }
 
 // benchGets runs GET url from parallel goroutines and reports req/s and
