@@ -5,6 +5,7 @@
 package compat_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
@@ -55,13 +57,7 @@ func skipOrFail(t *testing.T, why string) {
 }
 
 func TestOfficialClientsAgainstLocalPlane(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skipOrFail(t, "node is not installed; .ci/run installs it")
-	}
-	if _, err := os.Stat(filepath.Join("node_modules", "jamsocket", "bin", "run")); err != nil {
-		skipOrFail(t, "compat/node_modules is missing: run `npm ci` in compat/ (.ci/run does)")
-	}
+	node := nodeAndModules(t)
 	const token = "compat-token"
 	plane, err := localplane.New(localplane.Config{
 		APIAddr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", Token: token,
@@ -72,9 +68,15 @@ func TestOfficialClientsAgainstLocalPlane(t *testing.T) {
 	require.NoError(t, plane.Start())
 	t.Cleanup(func() { require.NoError(t, plane.Close()) })
 
+	runCheck(t, node, plane.APIURL(), token, backendGreeting)
+}
+
+// runCheck runs check.mjs against the API at apiURL.
+func runCheck(t *testing.T, node, apiURL, token, greeting string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "check.mjs", plane.APIURL(), "compat-account", "compat-service", token, backendGreeting)
+	cmd := exec.CommandContext(ctx, node, "check.mjs", apiURL, "compat-account", "compat-service", token, greeting)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -86,4 +88,75 @@ func TestOfficialClientsAgainstLocalPlane(t *testing.T) {
 	require.NoError(t, runErr)
 	require.GreaterOrEqual(t, len(result.Checks), 20, "checks run: %v", result.Checks)
 	t.Logf("official clients passed %d checks", len(result.Checks))
+}
+
+// TestOfficialClientsAgainstDevDockerfile runs the same official clients
+// against `jamsocket dev -f examples/backend/Dockerfile`, the README's
+// command: backends are containers of the example backend's image.
+func TestOfficialClientsAgainstDevDockerfile(t *testing.T) {
+	node := nodeAndModules(t)
+	dockertest.Client(t)
+	dir := t.TempDir()
+	ex := filepath.Join(dir, "examples", "backend")
+	require.NoError(t, os.MkdirAll(ex, 0o755))
+	df, err := os.ReadFile(filepath.Join("..", "examples", "backend", "Dockerfile"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(ex, "Dockerfile"), df, 0o644))
+	dockertest.GoBinary(t, "github.com/jamsocket-go/jamsocket/examples/backend", filepath.Join(ex, "backend"))
+	bin := filepath.Join(dir, "jamsocket")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/jamsocket")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	const token = "compat-token"
+	dev := exec.Command(bin, "dev", "--json", "--no-interactive", "--token", token, "-f", "examples/backend/Dockerfile",
+		"--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0")
+	dev.Dir = dir
+	stdout, err := dev.StdoutPipe()
+	require.NoError(t, err)
+	dev.Stderr = os.Stderr // shown with -v
+	require.NoError(t, dev.Start())
+	t.Cleanup(func() {
+		_ = dev.Process.Signal(os.Interrupt)
+		_ = dev.Wait()
+	})
+	events := bufio.NewScanner(stdout)
+	var apiURL string
+	for events.Scan() {
+		var e struct {
+			Type   string `json:"type"`
+			APIURL string `json:"api_url"`
+			Status string `json:"status"`
+		}
+		require.NoError(t, json.Unmarshal(events.Bytes(), &e), events.Text())
+		if e.Type == "listening" {
+			apiURL = e.APIURL
+		}
+		if e.Type == "image" && e.Status == "failed" {
+			t.Fatalf("the build failed: %s", events.Text())
+		}
+		if e.Type == "image" && e.Status == "ready" {
+			break
+		}
+	}
+	require.NotEmpty(t, apiURL, "the dev server's output ended")
+	go func() { // keep the pipe drained
+		for events.Scan() {
+		}
+	}()
+	runCheck(t, node, apiURL, token, "session backend listening")
+}
+
+// nodeAndModules returns node's path, or skips the test when node or
+// compat/node_modules is missing.
+func nodeAndModules(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipOrFail(t, "node is not installed; .ci/run installs it")
+	}
+	if _, err := os.Stat(filepath.Join("node_modules", "jamsocket", "bin", "run")); err != nil {
+		skipOrFail(t, "compat/node_modules is missing: run `npm ci` in compat/ (.ci/run does)")
+	}
+	return node
 }
