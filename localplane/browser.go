@@ -61,7 +61,7 @@ func (s *Server) browserGuard(next http.Handler) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// The body must arrive in time (readBody clears the deadline).
 			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.timeouts.apiBody))
-			if origin != "" && s.cfg.Token == "" && !s.originAllowed(origin) {
+			if origin != "" && s.cfg.Token == "" && !s.originAllowed(origin, r.Host) {
 				deny(w, r, http.StatusForbidden, "CrossOriginRefused", "cross-origin request from "+quoteForLog(origin)+" refused; allow it with --allow-origin or set a token")
 				return
 			}
@@ -114,9 +114,13 @@ func (s *Server) hostAllowed(hostport string) bool {
 }
 
 // originAllowed reports whether a page from origin may change state: it is
-// served from a loopback address or name, or listed.
-func (s *Server) originAllowed(origin string) bool {
+// the API's own origin (host, the request's Host, passed hostAllowed), it is
+// served from a loopback address or name, or it is listed.
+func (s *Server) originAllowed(origin, host string) bool {
 	if u, err := url.Parse(origin); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		if strings.EqualFold(u.Host, host) {
+			return true // same-origin, e.g. the console reached by a LAN name
+		}
 		host := strings.ToLower(u.Hostname())
 		if isLoopbackName(host) {
 			return true

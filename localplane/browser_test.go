@@ -101,9 +101,16 @@ func TestCrossOriginStateChangesAreRefused(t *testing.T) {
 	}
 	assert.LessOrEqual(t, live, 3, "only the allowed connects spawned")
 
+	// The API's own origin is not cross-origin, whatever its name.
+	pl := startPlane(t, localplane.Config{AllowHosts: []string{"devbox.lan"}})
+	code, _, body := pl.send(browserReq{method: "POST", path: connectPath, host: "devbox.lan:8080", origin: "http://devbox.lan:8080", contentType: "application/json", body: "{}"})
+	assert.Equal(t, http.StatusOK, code, body)
+	code, _, _ = pl.send(browserReq{method: "POST", path: connectPath, host: "devbox.lan:8080", origin: "http://devbox.lan:9999", contentType: "application/json", body: "{}"})
+	assert.Equal(t, http.StatusForbidden, code, "another port is another origin")
+
 	// With a token, the token decides.
 	pt := startPlane(t, localplane.Config{Token: "tok"})
-	code, _, body := pt.send(browserReq{method: "POST", path: connectPath, origin: "http://evil.example", contentType: "application/json", body: "{}", token: "tok"})
+	code, _, body = pt.send(browserReq{method: "POST", path: connectPath, origin: "http://evil.example", contentType: "application/json", body: "{}", token: "tok"})
 	assert.Equal(t, http.StatusOK, code, body)
 	code, _, _ = pt.send(browserReq{method: "POST", path: connectPath, origin: "http://evil.example", contentType: "application/json", body: "{}"})
 	assert.Equal(t, http.StatusUnauthorized, code)
