@@ -114,7 +114,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{caller: c, driver: &jamsocketDriver{c: c, cfg: cfg}}, nil
+	return &Client{caller: c, driver: newJamsocketDriver(c, cfg)}, nil
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {

@@ -17,6 +17,16 @@ import (
 type jamsocketDriver struct {
 	c   *caller
 	cfg Config
+	// connectPath is the service's connect endpoint, made once.
+	connectPath string
+}
+
+func newJamsocketDriver(c *caller, cfg Config) *jamsocketDriver {
+	segments := []string{"v2", "service", cfg.Account, cfg.Service}
+	if cfg.Environment != "" {
+		segments = append(segments, cfg.Environment)
+	}
+	return &jamsocketDriver{c: c, cfg: cfg, connectPath: pathOf(append(segments, "connect")...)}
 }
 
 func (d *jamsocketDriver) name() string { return "the Jamsocket API" }
@@ -34,13 +44,9 @@ func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest) (*Co
 	if req.Key != "" {
 		class = retry.Idempotent
 	}
-	segments := []string{"v2", "service", d.cfg.Account, d.cfg.Service}
-	if d.cfg.Environment != "" {
-		segments = append(segments, d.cfg.Environment)
-	}
 	var resp ConnectResponse
 	err := d.c.do(ctx, request{
-		method: http.MethodPost, path: pathOf(append(segments, "connect")...),
+		method: http.MethodPost, path: d.connectPath,
 		body: req, auth: true, class: class,
 	}, &resp)
 	if err != nil {

@@ -187,10 +187,11 @@ func (c *caller) send(ctx context.Context, r request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: building %s %s: %w", r.method, r.path, err)
 	}
-	c.setHeaders(req.Header, r.auth, "application/json")
+	contentType := ""
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
+	c.setHeaders(req.Header, r.auth, "application/json", contentType)
 	resp, err := c.retrying[r.class].Do(req)
 	if err != nil {
 		if resp != nil {
@@ -201,14 +202,19 @@ func (c *caller) send(ctx context.Context, r request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (c *caller) setHeaders(h http.Header, auth bool, accept string) {
+// setHeaders sets the headers of every request, and Content-Type unless
+// contentType is empty.
+func (c *caller) setHeaders(h http.Header, auth bool, accept, contentType string) {
 	// One array holds the values, each slice capped so that an append
 	// copies: one allocation for all the headers instead of one each.
-	v := [...]string{c.opts.userAgent, accept, c.bearer}
+	v := [...]string{c.opts.userAgent, accept, c.bearer, contentType}
 	h["User-Agent"] = v[0:1:1]
 	h["Accept"] = v[1:2:2]
 	if auth && c.token != "" {
 		h["Authorization"] = v[2:3:3]
+	}
+	if contentType != "" {
+		h["Content-Type"] = v[3:4:4]
 	}
 }
 
@@ -219,6 +225,14 @@ var errBodyTooLarge = errors.New("response body too large")
 // memory. On an error it still returns what it read, which is enough to
 // describe a failed request.
 func (c *caller) readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= c.opts.maxBodyBytes && n <= 64<<10 {
+		// The size is announced and small: one buffer of exactly that
+		// size, where ReadAll would grow one. (A larger announced size is
+		// not trusted with an allocation before its bytes arrive.)
+		body := make([]byte, n)
+		read, err := io.ReadFull(resp.Body, body)
+		return body[:read], err
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.maxBodyBytes+1))
 	if err != nil {
 		return body, err

@@ -2,7 +2,6 @@ package jamsocket
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
 	"log/slog"
@@ -69,7 +68,7 @@ type statusDeduper struct {
 
 func (d *statusDeduper) decode(ev sse.Event) (*BackendState, bool, error) {
 	var state BackendState
-	if err := json.Unmarshal([]byte(ev.Data), &state); err != nil {
+	if err := state.DecodeJSON([]byte(ev.Data)); err != nil {
 		return nil, false, err
 	}
 	return &state, d.fresh(&state), nil

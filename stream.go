@@ -214,7 +214,7 @@ func (c *caller) openStream(ctx context.Context, path string, auth bool, lastEve
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: building GET %s: %w", path, err)
 	}
-	c.setHeaders(req.Header, auth, "text/event-stream")
+	c.setHeaders(req.Header, auth, "text/event-stream", "")
 	req.Header.Set("Cache-Control", "no-cache")
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
