@@ -74,10 +74,11 @@ func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
 // again, since a replayed line cannot be told from a new one that reads the
 // same.
 //
-// A connection that ends, or idles past the stream policy's IdleTimeout,
-// without a new line counts as a failed reconnect: a backend that stays
-// silent through more than StreamPolicy.MaxReconnects such ends in a row
-// ends the stream with a *StreamError. Range over Logs again to go on.
+// A backend that stays silent is followed for as long as ctx lives: a
+// connection that answered 200 and then idled past the stream policy's
+// IdleTimeout, or ended cleanly while the backend runs, is reconnected with
+// a growing backoff and is not a failed reconnect; only failed connections
+// count towards StreamPolicy.MaxReconnects.
 func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error] {
 	return func(yield func(LogLine, error) bool) {
 		d, err := c.account("Logs")

@@ -2,7 +2,9 @@ package jamsocket
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -386,4 +388,99 @@ func TestUnsupportedOnPlaneError(t *testing.T) {
 	assert.ErrorIs(t, err, errors.ErrUnsupported)
 	assert.Contains(t, err.Error(), "Backends")
 	assert.Contains(t, err.Error(), "Plane")
+}
+
+func TestPlaneMaxIdle(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		maxIdle time.Duration
+		spawn   *SpawnConfig
+		want    any // max_idle_seconds sent, nil for none
+	}{
+		{"zero config: the default 300 s", 0, nil, float64(DefaultPlaneMaxIdleSeconds)},
+		{"configured", 90 * time.Second, nil, float64(90)},
+		{"NoMaxIdle sends none", NoMaxIdle, nil, nil},
+		{"the spawn's own wins", NoMaxIdle, &SpawnConfig{MaxIdleSeconds: 30}, float64(30)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := planeCfg
+			cfg.MaxIdle = tc.maxIdle
+			mock := httpmock.NewMockTransport()
+			c := newPlaneClient(t, cfg, mock)
+			var sent map[string]map[string]any
+			mock.RegisterResponder("POST", planeURL+"/ctrl/connect", func(req *http.Request) (*http.Response, error) {
+				require.NoError(t, json.Unmarshal([]byte(bodyOf(t, req)), &sent))
+				return jsonResponder(200, planeConnectBody)(req)
+			})
+			_, err := c.Spawn(context.Background(), &ConnectRequest{Spawn: tc.spawn})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, sent["spawn_config"]["max_idle_seconds"])
+		})
+	}
+	cfg := planeCfg
+	cfg.MaxIdle = time.Millisecond
+	_, err := NewPlane(cfg)
+	require.Error(t, err, "less than a second cannot be sent")
+}
+
+// Numbers Plane's types cannot hold are refused before anything is sent.
+func TestPlaneRangesCheckedBeforeSending(t *testing.T) {
+	for name, spawn := range map[string]*SpawnConfig{
+		"cpu_period_percent over 255": {Executable: &Executable{ResourceLimits: &ResourceLimits{CPUPeriodPercent: 256}}},
+		"lifetime over int32":         {LifetimeLimitSeconds: math.MaxInt32 + 1},
+		"idle over int32":             {MaxIdleSeconds: math.MaxInt32 + 1},
+		"negative lifetime":           {LifetimeLimitSeconds: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mock := httpmock.NewMockTransport()
+			c := newPlaneClient(t, planeCfg, mock)
+			_, err := c.Spawn(context.Background(), &ConnectRequest{Spawn: spawn})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "Plane's range")
+			assert.Equal(t, 0, mock.GetTotalCallCount(), "nothing sent")
+		})
+	}
+}
+
+// The same meaning, whichever dialect said it.
+func TestSemanticErrorsFromEitherDialect(t *testing.T) {
+	t.Run("plane: key not held", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newPlaneClient(t, planeCfg, mock)
+		mock.RegisterResponder("POST", planeURL+"/ctrl/connect", jsonResponder(409,
+			`{"id":"e1","kind":"KeyUnheldNoSpawnConfig","message":"Key is not held and no spawn config was provided"}`))
+		_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "k", NoSpawn: true})
+		require.ErrorIs(t, err, ErrKeyNotHeld)
+		assert.NotErrorIs(t, err, ErrKeyHeld)
+	})
+	t.Run("plane: a NoSpawn join meeting KeyHeld names the tag", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newPlaneClient(t, planeCfg, mock)
+		mock.RegisterResponder("POST", planeURL+"/ctrl/connect", jsonResponder(409,
+			`{"id":"e2","kind":"KeyHeld","message":"Key is held by a backend with a different tag"}`))
+		_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "k", NoSpawn: true})
+		require.ErrorIs(t, err, ErrKeyHeld)
+		require.ErrorIs(t, err, ErrConflict)
+		assert.Contains(t, err.Error(), "Spawn.Tag")
+	})
+	for name, responder := range map[string]httpmock.Responder{
+		"jamsocket: 404":                        jsonResponder(404, `{"error":{"message":"no backend holds the key","code":"NotFound"}}`),
+		"dev server: Plane's 409 as plain text": jsonResponder(409, "Key is not held and no spawn config was provided"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			mock := httpmock.NewMockTransport()
+			c := newTestClient(t, mock)
+			mock.RegisterResponder("POST", connectURL, responder)
+			_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "k", NoSpawn: true})
+			require.ErrorIs(t, err, ErrKeyNotHeld)
+		})
+	}
+	t.Run("jamsocket: a 404 of a connect that may spawn is not about the key", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock)
+		mock.RegisterResponder("POST", connectURL, jsonResponder(404, `{"error":{"message":"no such service","code":"NotFound"}}`))
+		_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "k"})
+		require.ErrorIs(t, err, ErrNotFound)
+		assert.NotErrorIs(t, err, ErrKeyNotHeld)
+	})
 }

@@ -119,3 +119,13 @@ func TestNilLogger(t *testing.T) {
 	_, err := c.Status(context.Background(), "b1")
 	require.NoError(t, err)
 }
+
+// A status body that does not decode is an error that does not quote it.
+func TestUndecodableStatusErrorHoldsNoPayload(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock)
+	mock.RegisterResponder("GET", statusURL, jsonResponder(200, `{"time":"2024-11-04T20:42:21Z","secret":"s3cr3t-payload"}`))
+	_, err := c.Status(context.Background(), "b1")
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	assert.NotContains(t, err.Error(), "s3cr3t-payload")
+}

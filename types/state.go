@@ -55,7 +55,9 @@ func (s *BackendState) DecodeJSON(data []byte) error {
 		return err
 	}
 	if w.Status == "" {
-		return fmt.Errorf("backend state has no status: %.200s", data)
+		// Not quoting the data: it may hold anything, secrets included,
+		// and the error reaches logs.
+		return fmt.Errorf("backend state of %d bytes has no status", len(data))
 	}
 	*s = BackendState{
 		Status:            w.Status,
