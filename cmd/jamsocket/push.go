@@ -205,13 +205,24 @@ func (a *app) build(docker *client.Client, pf *pushFlags) (string, error) {
 		return "", fmt.Errorf("jamsocket: building the image: %w", err)
 	}
 	defer res.Body.Close()
+	id, err := builtImage(res.Body, func(line string) { a.step("  %s", line) })
+	if err != nil {
+		return "", err
+	}
+	a.step("Built image %s.", id)
+	return id, nil
+}
+
+// builtImage reads a build's stream of messages, shows each output line,
+// and returns the id of the image built.
+func builtImage(r io.Reader, show func(line string)) (string, error) {
 	id := ""
-	for msg, err := range jsonMessages(res.Body) {
+	for msg, err := range jsonMessages(r) {
 		if err != nil {
 			return "", fmt.Errorf("jamsocket: building the image: %w", err)
 		}
 		if line := strings.TrimRight(msg.Stream, "\n"); line != "" {
-			a.step("  %s", line)
+			show(line)
 		}
 		if msg.Aux != nil {
 			var aux struct{ ID string }
@@ -223,7 +234,6 @@ func (a *app) build(docker *client.Client, pf *pushFlags) (string, error) {
 	if id == "" {
 		return "", errors.New("jamsocket: the build finished without naming the image it built")
 	}
-	a.step("Built image %s.", id)
 	return id, nil
 }
 

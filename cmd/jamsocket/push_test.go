@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,6 +25,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -192,6 +194,35 @@ func TestPush(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = docker.ImageRemove(context.Background(), repo+":v2", client.ImageRemoveOptions{Force: true})
 	})
+
+	// An image for another platform is pushed with a warning.
+	arm := buildImage(t, docker, ocispec.Platform{OS: "linux", Architecture: "arm64"}, "FROM scratch\nCOPY hello.txt /\n")
+	r = binary(t, env, "", loginToken, "push", "my-svc", arm, "-t", "arm")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "jamsocket: warning: the image "+arm+" is for linux/arm64, not linux/amd64")
+	assert.Contains(t, r.stdout, "Done. "+repo+"@sha256:")
+	t.Cleanup(func() {
+		_, _ = docker.ImageRemove(context.Background(), repo+":arm", client.ImageRemoveOptions{Force: true})
+	})
+}
+
+// buildImage builds an image of one file for platform with the engine's
+// builder and returns its id; it is removed when the test ends.
+func buildImage(t *testing.T, docker *client.Client, platform ocispec.Platform, dockerfile string) string {
+	t.Helper()
+	ctxDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "hello.txt"), []byte("hello"), 0o644))
+	var buf bytes.Buffer
+	require.NoError(t, writeBuildContext(&buf, ctxDir, []byte(dockerfile)))
+	res, err := docker.ImageBuild(t.Context(), &buf, client.ImageBuildOptions{
+		Dockerfile: buildDockerfileName, Platforms: []ocispec.Platform{platform}, Remove: true, ForceRemove: true,
+	})
+	require.NoError(t, err)
+	defer res.Body.Close()
+	id, err := builtImage(res.Body, func(string) {})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), id, client.ImageRemoveOptions{Force: true}) })
+	return id
 }
 
 // filesOf reads the files under dir of an image, through a container
