@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/types"
 )
 
 // The console's tests drive a real headless Chromium against a real local
@@ -97,6 +99,33 @@ func newTab(t *testing.T) context.Context {
 	tab, cancelTimeout := context.WithTimeout(tab, 90*time.Second)
 	t.Cleanup(cancelTimeout)
 	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(1280, 800)))
+
+	// The page's own errors (console.error, uncaught exceptions) fail the
+	// test; the browser's network log (a 401 while refused) does not.
+	var mu sync.Mutex
+	var problems []string
+	messages := chromedp.Console(tab)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Source == "" && (m.Type == chromedp.ConsoleError || m.IsException()) {
+				mu.Lock()
+				problems = append(problems, m.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-watched
+		mu.Lock()
+		defer mu.Unlock()
+		require.Empty(t, problems, "errors in the console's page")
+	})
 	return tab
 }
 
@@ -245,6 +274,35 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 	)
 	screenshot(t, tab, "backend-terminated")
 	require.NotContains(t, run(t, tab, chromedp.OuterHTML(css(`html`))), other.Token)
+
+	// A backend that exits by itself with code 3: the list says so, marked
+	// abnormal.
+	crash := p.connect(map[string]any{"key": "crashy"})
+	p.statusStream(crash.BackendID).until(types.StatusReady)
+	if resp, err := http.Get(crash.URL + "crash"); err == nil {
+		resp.Body.Close()
+	}
+	end := fmt.Sprintf(`document.querySelector('#backends tr[data-id=%q] td.c-end')`, crash.BackendID)
+	do(t, tab,
+		chromedp.Click(css(`[data-nav="list"]`)),
+		waitJS(end+` !== null && `+end+`.textContent === 'exit code 3' && `+end+`.classList.contains('bad')`),
+	)
+
+	// Hard terminate from the backend's page: SIGKILL, asked for, so shown
+	// but not marked abnormal.
+	hard := p.connect(map[string]any{"key": "hard"})
+	p.statusStream(hard.BackendID).until(types.StatusReady)
+	end = fmt.Sprintf(`document.querySelector('#backends tr[data-id=%q] td.c-end')`, hard.BackendID)
+	do(t, tab,
+		chromedp.Click(css(fmt.Sprintf(`#backends tr[data-id=%q] a`, hard.BackendID))),
+		waitJS(`document.getElementById('b-status').textContent === 'ready'`),
+		chromedp.Click(css(`#b-hard`)),
+		waitJS(`document.getElementById('b-status').textContent === 'terminated'`),
+		waitJS(`[...document.querySelectorAll('#b-timeline li')].some(li => li.textContent.startsWith('hard-terminating'))`),
+		chromedp.Click(css(`[data-nav="list"]`)),
+		waitJS(end+`.textContent === 'external, signal 9 (SIGKILL)' && !`+end+`.classList.contains('bad')`),
+	)
+	screenshot(t, tab, "backends-ended")
 }
 
 func TestConsoleWithTokenRefusesWithoutIt(t *testing.T) {

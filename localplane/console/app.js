@@ -130,20 +130,23 @@ function duration(ms) {
 const clock = (t) => new Date(t).toLocaleTimeString(undefined, { hour12: false }) + '.' + String(new Date(t).getMilliseconds()).padStart(3, '0');
 const lastState = (b) => b.statuses[b.statuses.length - 1];
 
-// ending says how a terminated backend ended when it was not a clean exit:
-// its exit code or signal (processes killed by signal N exit with 128+N).
+// ending says how a terminated backend ended: the reason, and the exit code
+// or signal (a process killed by signal N exits with 128+N). The end is
+// abnormal (bad) when the backend failed to start, timed out, or exited
+// non-zero by itself; the plane's own SIGTERM or SIGKILL is not.
 function ending(b) {
   const st = lastState(b);
   if (st.status !== 'terminated') return { text: '', bad: false };
+  const reason = st.termination_reason || '';
+  const parts = reason ? [reason] : [];
+  let bad = reason === 'internalerror' || reason === 'startuptimeout';
   const code = st.exit_code;
-  let text = st.termination_reason || '';
-  let bad = st.termination_reason === 'internalerror' || st.termination_reason === 'startuptimeout';
   if (code !== undefined && code !== null && code !== 0) {
     const sig = code - 128;
-    text += (text ? ', ' : '') + (sig > 0 && sig < 65 ? `signal ${sig}${SIGNALS[sig] ? ' (' + SIGNALS[sig] + ')' : ''}` : `exit code ${code}`);
-    bad = true;
+    parts.push(sig > 0 && sig < 65 ? `signal ${sig}${SIGNALS[sig] ? ' (' + SIGNALS[sig] + ')' : ''}` : `exit code ${code}`);
+    if (!(reason && (sig === 9 || sig === 15))) bad = true;
   }
-  return { text, bad };
+  return { text: parts.join(', '), bad };
 }
 
 // runnerText says what runs a backend: its image, or the plane's runner.
