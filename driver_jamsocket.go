@@ -54,9 +54,11 @@ func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest) (*Co
 		// the local plane, and the official dev server passes Plane's 409
 		// through as plain text, without its code.
 		if req.NoSpawn {
-			withMeaning(err, http.StatusNotFound, ErrKeyNotHeld)
-			withMeaning(err, http.StatusConflict, ErrKeyNotHeld)
+			withMeaning(err, ErrKeyNotHeld, func(e *APIError) bool {
+				return e.StatusCode == http.StatusNotFound || (e.StatusCode == http.StatusConflict && e.Code == "")
+			})
 		}
+		withMeaning(err, ErrKeyHeld, func(e *APIError) bool { return e.Code == "KeyHeld" })
 		return nil, err
 	}
 	resp.StatusStreamURL = resp.StatusURL + "/stream"

@@ -186,8 +186,9 @@ func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest) (*Connec
 	var resp types.PlaneConnectResponse
 	err := p.c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: wire, auth: true, class: class}, &resp)
 	if err != nil {
-		var apiErr *APIError
-		if req.NoSpawn && errors.As(err, &apiErr) && apiErr.Code == codeKeyHeld {
+		withMeaning(err, ErrKeyNotHeld, func(e *APIError) bool { return e.Code == "KeyUnheldNoSpawnConfig" })
+		withMeaning(err, ErrKeyHeld, func(e *APIError) bool { return e.Code == "KeyHeld" })
+		if req.NoSpawn && errors.Is(err, ErrKeyHeld) {
 			return nil, fmt.Errorf("%w (Plane keys include the tag: a NoSpawn join must give the holder's Spawn.Tag)", err)
 		}
 		return nil, err

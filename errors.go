@@ -61,18 +61,12 @@ type APIError struct {
 	meaning error
 }
 
-// Codes that mean the same on every target, whichever dialect sent them.
-const (
-	codeKeyUnheldNoSpawn = "KeyUnheldNoSpawnConfig"
-	codeKeyHeld          = "KeyHeld"
-)
-
-// withMeaning marks err, if it is an *APIError with the given status and
-// no code of its own, as meaning the sentinel: the driver knows what the
-// status means for the request it sent.
-func withMeaning(err error, status int, sentinel error) {
+// withMeaning marks err, if it is an *APIError that match accepts, as
+// meaning the sentinel: the driver knows what its dialect's statuses and
+// codes mean for the request it sent.
+func withMeaning(err error, sentinel error, match func(*APIError) bool) {
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == status && (apiErr.Code == "" || status == http.StatusNotFound) {
+	if errors.As(err, &apiErr) && match(apiErr) {
 		apiErr.meaning = sentinel
 	}
 }
@@ -96,16 +90,13 @@ func (e *APIError) Error() string {
 }
 
 // Is matches the sentinel errors by status code, and the semantic ones
-// (ErrKeyNotHeld, ErrKeyHeld) by code or by what the driver found.
+// (ErrKeyNotHeld, ErrKeyHeld) by what the target's driver found the answer
+// to mean.
 func (e *APIError) Is(target error) bool {
 	if e.meaning != nil && target == e.meaning {
 		return true
 	}
 	switch target {
-	case ErrKeyNotHeld:
-		return e.Code == codeKeyUnheldNoSpawn
-	case ErrKeyHeld:
-		return e.Code == codeKeyHeld
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:

@@ -126,3 +126,19 @@ func TestUndecodableEventLogHoldsNoPayload(t *testing.T) {
 	assert.Contains(t, logs, `"bytes":`)
 	assert.Contains(t, logs, `"error_kind":"json syntax"`)
 }
+
+// A refused reconnect is logged by its status, never by the body's text.
+func TestStreamReconnectLogHoldsNoBody(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock, WithLogger(logger))
+	mock.RegisterResponder("GET", streamURL, sequence(
+		jsonResponder(503, `{"error":{"message":"down: s3cr3t-body","code":"Unavailable"}}`),
+		sseResponder(events(StatusReady, StatusTerminated), false)))
+	got, err := collect(t, c.StatusStream(context.Background(), "b1"))
+	require.NoError(t, err)
+	assert.Equal(t, []BackendStatus{StatusReady, StatusTerminated}, got)
+	assert.Contains(t, buf.String(), `"why":"status 503"`)
+	assert.NotContains(t, buf.String(), "s3cr3t-body")
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,13 +97,24 @@ func (s *eventStream[T]) run(ctx context.Context, c *caller, yield func(T, error
 		}
 		wait := reconnectWait(policy, quiet, conn.err)
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: stream reconnecting",
-			slog.String("path", s.path), slog.String("why", conn.err.Error()),
+			slog.String("path", s.path), slog.String("why", reconnectReason(conn.err)),
 			slog.Int("failures", failures), slog.Duration("wait", wait))
 		if err := sleep(ctx, wait); err != nil {
 			yield(zero, fmt.Errorf("jamsocket: stream %s: %w", s.path, err))
 			return
 		}
 	}
+}
+
+// reconnectReason says in a few words why a connection ended, for the log:
+// a refusal by its status alone, since an error's message may quote the
+// server's body.
+func reconnectReason(err error) string {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return "status " + strconv.Itoa(apiErr.StatusCode)
+	}
+	return err.Error()
 }
 
 // reconnectWait is the wait before the next connection: the Retry-After
