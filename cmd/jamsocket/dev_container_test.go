@@ -300,3 +300,38 @@ func (d *devRun) waitFrom(mark int, pattern string) []string {
 	defer func() { d.seen = append(seen[:mark:mark], d.seen...) }()
 	return d.wait(pattern)
 }
+
+// TestTableViewFooterAndImages: the terminal view of container backends
+// says, as the official dev server's footer does, whether spawns are ready,
+// shows the keys, and gives each backend's image id.
+func TestTableViewFooterAndImages(t *testing.T) {
+	var buf bytes.Buffer
+	v := newTableView(&buf, func() int { return 120 }, func() int { return 40 })
+	v.containers, v.building, v.keys = true, true, true
+	footer := func() string {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return strings.Join(v.footerLocked(), "\n")
+	}
+	v.imageChanged(imageState{Building: true})
+	assert.Contains(t, buf.String(), "building the session backend image")
+	assert.Equal(t, " Rebuilding session backend image... Not ready to spawn\n [b] Build [t] Terminate backends [ctrl-c] Stop", footer())
+	v.imageChanged(imageState{Err: "docker build: exit status 1"})
+	assert.Contains(t, footer(), "Not ready to spawn - the session backend is still building or has failed to build")
+	v.imageChanged(imageState{Image: "sha256:0123456789abcdef0123"})
+	assert.Contains(t, buf.String(), "image 0123456789ab ready to spawn")
+	assert.Contains(t, footer(), "No running backends. Ready to spawn!")
+
+	rows := []localplane.BackendView{{ID: "abc", Key: "k", Status: types.StatusReady, Image: "sha256:0123456789abcdef0123"}}
+	table := renderTable(rows, time.Now(), 120, 10)
+	assert.Contains(t, table[1], "IMAGE ID")
+	assert.Contains(t, table[2], "0123456789ab")
+	v.mu.Lock()
+	v.rows = rows
+	v.mu.Unlock()
+	assert.NotContains(t, footer(), "Ready to spawn", "a running backend: no ready line")
+
+	v.style = true
+	styled := v.styledLine("abc", "stdout", "hi")
+	assert.Regexp(t, `^\x1b\[3[1-6]m\[abc\]\x1b\[0m hi$`, styled, "a coloured prefix")
+}
