@@ -198,10 +198,10 @@ function fillRow(r, b) {
   r.cells.key.textContent = b.key;
   r.cells.key.title = b.key;
   r.cells.user.textContent = b.user || '';
-  r.cells.runner.textContent = runnerText(b);
+  r.cells.runner.textContent = r.cells.runner.title = runnerText(b);
   r.cells.age.textContent = duration(Date.now() - Date.parse(b.created_at));
   const end = ending(b);
-  r.cells.end.textContent = end.text;
+  r.cells.end.textContent = r.cells.end.title = end.text;
   r.cells.end.classList.toggle('bad', end.bad);
   r.tr.dataset.status = st.status;
 }
