@@ -41,7 +41,7 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 		return a.planeClient(*env.Plane)
 	}
 	cfg := jamsocket.Config{
-		APIURL:      a.apiURLSetting(),
+		APIURL:      a.apiURLSetting(env.Config.APIURL),
 		Environment: env.Config.Environment,
 	}
 	if a.flags.Changed("environment") {
@@ -69,7 +69,7 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 	if service != "" {
 		cfg.Service = service
 	}
-	creds, err := a.credentials()
+	creds, err := a.credentials(env.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -106,14 +106,15 @@ func (a *app) planeClient(cfg jamsocket.PlaneConfig) (*jamsocket.Client, error) 
 	return jamsocket.NewPlane(cfg)
 }
 
-// apiURLSetting is --api-url, else $JAMSOCKET_API_URL, else the official
-// CLI's $JAMSOCKET_SERVER_API, else "" (the SDK's default).
-func (a *app) apiURLSetting() string {
-	if a.flags.Changed("api-url") {
+// apiURLSetting is --api-url, else fromEnv ($JAMSOCKET_API_URL as
+// jamsocket.ParseEnv read it), else the official CLI's
+// $JAMSOCKET_SERVER_API, else "" (the SDK's default).
+func (a *app) apiURLSetting(fromEnv string) string {
+	switch {
+	case a.flags.Changed("api-url"):
 		return a.apiURL
-	}
-	if u := a.getenv(jamsocket.EnvAPIURL); u != "" {
-		return u
+	case fromEnv != "":
+		return fromEnv
 	}
 	return a.getenv(envServerAPI)
 }
@@ -129,7 +130,7 @@ type credentials struct {
 // account from --account, else $JAMSOCKET_ACCOUNT, else the credential file,
 // but only when the file's token is the one in use (a file's account
 // belongs to its token). With --verbose it says which were used.
-func (a *app) credentials() (credentials, error) {
+func (a *app) credentials(fromEnv jamsocket.Config) (credentials, error) {
 	var c credentials
 	switch {
 	case a.tokenFile != "":
@@ -138,14 +139,14 @@ func (a *app) credentials() (credentials, error) {
 			return c, err
 		}
 		c.token, c.tokenFrom = token, "--token-file "+a.tokenFile
-	case a.getenv(jamsocket.EnvToken) != "":
-		c.token, c.tokenFrom = a.getenv(jamsocket.EnvToken), "$"+jamsocket.EnvToken
+	case fromEnv.Token != "":
+		c.token, c.tokenFrom = fromEnv.Token, "$"+jamsocket.EnvToken
 	}
 	switch {
 	case a.flags.Changed("account"):
 		c.account, c.accountFrom = a.account, "--account"
-	case a.getenv(jamsocket.EnvAccount) != "":
-		c.account, c.accountFrom = a.getenv(jamsocket.EnvAccount), "$"+jamsocket.EnvAccount
+	case fromEnv.Account != "":
+		c.account, c.accountFrom = fromEnv.Account, "$"+jamsocket.EnvAccount
 	}
 	if c.token == "" {
 		if path := credentialPath(a.getenv); path != "" {

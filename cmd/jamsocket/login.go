@@ -46,7 +46,7 @@ ACCOUNT is needed only for a token that may act on several accounts.`,
 				return err
 			}
 			a.token = t
-			c, err := jamsocket.New(jamsocket.Config{APIURL: a.apiURLSetting(), Token: t, Account: "-", Service: "-"})
+			c, err := jamsocket.New(jamsocket.Config{APIURL: a.apiURLSetting(a.getenv(jamsocket.EnvAPIURL)), Token: t, Account: "-", Service: "-"})
 			if err != nil {
 				return err
 			}
