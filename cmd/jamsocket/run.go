@@ -25,6 +25,12 @@ const (
 	exitInterrupted = 130
 )
 
+// The groups of commands in the help.
+const (
+	groupOfficial = "official"
+	groupOurs     = "ours"
+)
+
 // extraCommands adds commands defined in other files of this package (the
 // local plane's `dev` lives in dev.go, which registers itself here from an
 // init function), so that this file need not know them.
@@ -130,15 +136,21 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 	a.flags = pf
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 
-	root.AddCommand(
-		// The official CLI's commands and its top-level aliases.
+	root.AddGroup(&cobra.Group{ID: groupOfficial, Title: "The official Jamsocket CLI's commands (npm jamsocket 0.10):"},
+		&cobra.Group{ID: groupOurs, Title: "Ours:"})
+	official := []*cobra.Command{
 		a.loginCommand(), a.logoutCommand(), a.pushCommand(), a.backendCommand(), a.serviceCommand(),
-		a.connectCommand(), a.logsAliasCommand(), a.imagesAliasCommand(),
-		// Ours (terminate is both).
-		a.spawnCommand(), a.statusCommand(), a.waitCommand(), a.terminateCommand(), a.authCommand(),
-	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(a))
+		a.connectCommand(), a.logsAliasCommand(), a.imagesAliasCommand(), a.terminateCommand(),
+	}
+	for _, add := range extraCommands { // dev
+		official = append(official, add(a))
+	}
+	ours := []*cobra.Command{a.spawnCommand(), a.statusCommand(), a.waitCommand(), a.authCommand()}
+	for group, cmds := range map[string][]*cobra.Command{groupOfficial: official, groupOurs: ours} {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
 	}
 	return root
 }
