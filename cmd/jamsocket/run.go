@@ -127,7 +127,7 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 	pf.StringVar(&a.account, "account", "", "account (default $JAMSOCKET_ACCOUNT)")
 	pf.StringVar(&a.service, "service", "", "service (default $JAMSOCKET_SERVICE)")
 	pf.StringVar(&a.environment, "environment", "", "service environment (default $JAMSOCKET_ENVIRONMENT)")
-	pf.StringVar(&a.apiURL, "api-url", "", "API base URL (default $JAMSOCKET_API_URL or "+jamsocket.DefaultAPIURL+")")
+	pf.StringVar(&a.apiURL, "api-url", "", "API base URL (default $JAMSOCKET_API_URL, $JAMSOCKET_SERVER_API or "+jamsocket.DefaultAPIURL+")")
 	pf.StringVar(&a.tokenFile, "token-file", "", "read the API token from this file instead of $JAMSOCKET_TOKEN")
 	pf.BoolVar(&a.dev, "dev", false, "talk to a local dev server (default $JAMSOCKET_DEV)")
 	pf.IntVar(&a.devPort, "dev-port", 0, "local dev server port (default $JAMSOCKET_DEV_PORT or 8080)")
