@@ -74,6 +74,7 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, errTooMany):
 		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+		return
 	case errors.Is(err, errNotReadyToSpawn):
 		jamsocketError(w, http.StatusServiceUnavailable, codeNotReadyToSpawn, err.Error())
 		return

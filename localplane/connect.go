@@ -17,7 +17,7 @@ var (
 	errKeyUnheld = errors.New("no backend holds the key and spawning is not allowed")
 	errKeyHeld   = errors.New("the key is held by a backend with another tag")
 	errIDTaken   = errors.New("a backend with this id already exists")
-	errTooMany   = fmt.Errorf("the local plane runs %d backends already", maxLiveBackends)
+	errTooMany   = errors.New("the local plane runs as many backends as it may; terminate some first")
 )
 
 // Bounds on what connects can make the plane keep.

@@ -9,3 +9,8 @@ func SetKeepAlive(s *Server, d time.Duration) { s.keepAlive = d }
 func SetTimeouts(s *Server, header, idle, apiBody, proxyBodyIdle time.Duration) {
 	s.timeouts = timeouts{header: header, idle: idle, apiBody: apiBody, proxyBodyIdle: proxyBodyIdle}
 }
+
+// SetBounds lowers the registry's bounds for tests; call before Start.
+func SetBounds(s *Server, live, retained, tokens int) {
+	s.reg.bounds = registryBounds{live: live, retained: retained, tokens: tokens}
+}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,4 +92,32 @@ func TestStateIsBounded(t *testing.T) {
 	assert.Less(t, growth, int64(7<<20), "at most 1024 tokens of 4 KiB are kept, not 3000 (12 MiB)")
 	code, _, _ = get(t, first.URL)
 	assert.Equal(t, http.StatusGone, code, "the oldest token was dropped")
+}
+
+// The live and retained backends are bounded in number: a connect beyond
+// the live bound is refused (503), and the oldest terminated backend is
+// forgotten early beyond the retained bound.
+func TestBackendsAreBoundedInNumber(t *testing.T) {
+	p := startPlane(t, localplane.Config{}, func(s *localplane.Server) { localplane.SetBounds(s, 3, 2, 1024) })
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, p.connect(map[string]any{"key": fmt.Sprint(i)}).BackendID)
+	}
+	code, body, _ := p.do("POST", "/v2/service/a/s/connect", map[string]any{"key": "one too many"})
+	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
+	code, _, _ = p.do("POST", "/ctrl/connect", map[string]any{"spawn_config": map[string]any{"executable": map[string]any{"image": "x"}}})
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	again := p.connect(map[string]any{"key": "0"})
+	assert.False(t, again.Spawned, "a connect to a held key still works")
+
+	for _, id := range ids {
+		stream := p.statusStream(id)
+		require.NoError(t, p.Terminate(id, true))
+		stream.until(types.StatusTerminated)
+	}
+	require.Eventually(t, func() bool { return len(p.Backends()) == 2 }, 10*time.Second, 5*time.Millisecond,
+		"two terminated backends are retained")
+	_, kept := p.Backend(ids[0])
+	assert.False(t, kept, "the oldest is forgotten early")
+	p.connect(map[string]any{"key": "room again"})
 }

@@ -14,6 +14,7 @@ import (
 // Handlers ask it; none of them holds its lock or walks its maps.
 type registry struct {
 	tokenTTL time.Duration
+	bounds   registryBounds
 
 	mu       sync.Mutex
 	closed   bool
@@ -24,6 +25,13 @@ type registry struct {
 	live     int                 // backends not terminated yet
 	ended    []*backend          // terminated backends not forgotten yet, oldest first
 }
+
+// registryBounds are the most the registry keeps.
+type registryBounds struct {
+	live, retained, tokens int
+}
+
+var defaultBounds = registryBounds{live: maxLiveBackends, retained: maxRetainedTerminated, tokens: maxTokensPerBackend}
 
 // grant is what a connection token stands for: a backend, and the identity
 // the connect bound to it.
@@ -39,6 +47,7 @@ type grant struct {
 func newRegistry(tokenTTL time.Duration) *registry {
 	return &registry{
 		tokenTTL: tokenTTL,
+		bounds:   defaultBounds,
 		byID:     map[string]*backend{},
 		byKey:    map[string]*backend{},
 		byToken:  map[string]*grant{},
@@ -82,7 +91,7 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 	switch {
 	case req.noSpawn:
 		return connectResult{}, errKeyUnheld
-	case r.live >= maxLiveBackends:
+	case r.live >= r.bounds.live:
 		return connectResult{}, errTooMany
 	case req.hold != "":
 		return connectResult{}, holdError(req.hold)
@@ -143,7 +152,7 @@ func (r *registry) mintLocked(b *backend, user, userData string) (token, secret 
 	drop := 0
 	for ; drop < len(b.tokens); drop++ {
 		g := r.byToken[b.tokens[drop]]
-		full := len(b.tokens)-drop >= maxTokensPerBackend
+		full := len(b.tokens)-drop >= r.bounds.tokens
 		if g != nil && !full && now.Before(g.expires) {
 			break
 		}
@@ -229,7 +238,7 @@ func (r *registry) finished(b *backend) (early *backend, closed bool) {
 		return nil, true
 	}
 	r.ended = append(r.ended, b)
-	if len(r.ended) > maxRetainedTerminated {
+	if len(r.ended) > r.bounds.retained {
 		early = r.ended[0]
 	}
 	return early, false
