@@ -3,6 +3,7 @@ package localplane
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/jamsocket-go/jamsocket/types"
@@ -23,8 +24,12 @@ func (s *Server) BuildStarted() {
 }
 
 // BuildOutput adds one line of the running build's output to the console's
-// log of it (the latest consoleBuildLines lines are kept).
+// log of it (the latest consoleBuildLines lines are kept, each cut to
+// consoleBuildLineLen bytes).
 func (s *Server) BuildOutput(line string) {
+	if len(line) > consoleBuildLineLen {
+		line = strings.ToValidUTF8(line[:consoleBuildLineLen], "") + "…"
+	}
 	s.build.mu.Lock()
 	defer s.build.mu.Unlock()
 	if len(s.build.lines) == consoleBuildLines {
@@ -35,8 +40,12 @@ func (s *Server) BuildOutput(line string) {
 	s.build.notifyLocked()
 }
 
-// consoleBuildLines bounds the lines of the last build the console keeps.
-const consoleBuildLines = 2000
+// consoleBuildLines and consoleBuildLineLen bound the last build's log the
+// console keeps (8 MiB at most).
+const (
+	consoleBuildLines   = 2000
+	consoleBuildLineLen = 4096
+)
 
 // buildLog is the last build's output. Its zero value is ready.
 type buildLog struct {

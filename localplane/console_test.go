@@ -287,6 +287,11 @@ func TestConsoleBuildStreamFollowsBuilds(t *testing.T) {
 	}
 	require.Equal(t, []string{"step 1", "step 2"}, lines)
 
+	p.BuildOutput(strings.Repeat("x", 10000))
+	ev = next()
+	require.Equal(t, "lines", ev.Type)
+	require.Equal(t, strings.Repeat("x", 4096)+"…", ev.Lines[0], "a long line is cut")
+
 	p.HoldSpawns("the image is building")
 	for ev.Type != "state" {
 		ev = next()
