@@ -133,6 +133,7 @@ type backend struct {
 	changed     chan struct{} // closed and replaced on every change
 	port        int
 	pid         int
+	samplePID   int     // the process the metrics stream samples (0: none, or not /proc)
 	image       string  // container backends
 	stats       sampler // container backends: the engine's stats
 	startedAt   time.Time

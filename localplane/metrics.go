@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
@@ -14,19 +13,13 @@ import (
 // The metrics stream: samples of a backend's memory and CPU use, taken from
 // the operating system's own accounting of its process.
 
-// metricsPID is the process whose accounting stands for the backend: its
-// own process, or for a handler backend (once started) the plane's process,
-// which serves it. 0 while there is none yet.
+// metricsPID is the process whose accounting stands for the backend, as
+// its runner said at the start (the plane's own for a handler backend);
+// 0 while there is none yet.
 func (b *backend) metricsPID() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pid != 0 {
-		return b.pid
-	}
-	if _, inProcess := b.srv.runner.(handlerRunner); inProcess && !b.startedAt.IsZero() {
-		return os.Getpid()
-	}
-	return 0
+	return b.samplePID
 }
 
 // jamsocketMetrics streams a sample every Config.MetricsInterval as

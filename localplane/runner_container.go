@@ -274,6 +274,7 @@ func (r *containerRunner) start(b *backend) (proc, error) {
 	}
 	b.mu.Lock()
 	b.port, b.pid, b.startedAt, b.image, b.stats = port, p.pid, time.Now(), image, p
+	b.samplePID = p.pid
 	b.mu.Unlock()
 
 	stdout := &lineWriter{b: b, stream: "stdout"}

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -86,6 +87,7 @@ func (r handlerRunner) start(b *backend) (_ proc, err error) {
 	}
 	b.mu.Lock()
 	b.port, b.startedAt = port, time.Now()
+	b.samplePID = os.Getpid() // it runs in the plane: its numbers are the plane's
 	b.mu.Unlock()
 	go func() {
 		if err := p.srv.Serve(ln); err != http.ErrServerClosed {

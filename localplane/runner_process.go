@@ -62,6 +62,7 @@ func (r *processRunner) start(b *backend) (proc, error) {
 	}
 	b.mu.Lock()
 	b.port, b.pid, b.startedAt = port, op.PID(), time.Now()
+	b.samplePID = op.PID()
 	b.mu.Unlock()
 	b.logLimits(op.LimitsError())
 
