@@ -26,7 +26,7 @@ mkdir -p "$OUT/bin"
 go test -c -o "$OUT/bin/root.test" .
 go test -c -o "$OUT/bin/localplane.test" ./localplane/
 
-# Each case: binary|-test.bench pattern[|benchtime]. Cases on one line
+# Each case: binary|-test.bench pattern[|benchtime] (so no "|" in a pattern). Cases on one line
 # separated by ";" alternate with each other within a run.
 cases_root=(
 	"root|^BenchmarkSpawn\$/^sdk\$;root|^BenchmarkSpawn\$/^net-http\$"
@@ -34,7 +34,9 @@ cases_root=(
 	"root|^BenchmarkSpawnParallel\$/^sdk\$;root|^BenchmarkSpawnParallel\$/^net-http\$"
 	"root|^BenchmarkStatusStream\$/impl=sdk\$;root|^BenchmarkStatusStream\$/impl=plain\$"
 	"root|^BenchmarkStreamMemory\$/impl=sdk/|1x;root|^BenchmarkStreamMemory\$/impl=plain/|1x"
-	"root|^Benchmark(Spawn|Status|SpawnParallel)Paired\$"
+	"root|^BenchmarkSpawnPaired\$"
+	"root|^BenchmarkStatusPaired\$"
+	"root|^BenchmarkSpawnParallelPaired\$"
 )
 cases_localplane=(
 	"localplane|^BenchmarkSpawnToReady\$/^process\$"
