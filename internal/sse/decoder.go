@@ -52,6 +52,11 @@ type Decoder struct {
 	started bool
 }
 
+// initialBuffer is the size a decoder's line buffer starts at: room for
+// several status events (about a hundred bytes each); the transport below
+// buffers the connection's reads anyway.
+const initialBuffer = 1 << 10
+
 // bom is the UTF-8 byte order mark the standard ignores at the start of a
 // stream.
 var bom = []byte("\uFEFF")
@@ -65,11 +70,11 @@ func NewDecoder(r io.Reader, maxEvent int) *Decoder {
 	d := &Decoder{maxEvent: maxEvent}
 	s := bufio.NewScanner(r)
 	// A line is never longer than an event; the scanner needs room for it
-	// plus its terminator. Its buffer starts at 4 KiB on the first read and
-	// doubles only when a line does not fit, so an open stream of small
-	// events holds 4 KiB, and the buffer goes with the decoder when the
-	// connection ends.
-	s.Buffer(nil, maxEvent+2)
+	// plus its terminator. Its buffer starts at initialBuffer and doubles
+	// only when a line does not fit, so an open stream of small events
+	// holds 1 KiB, and the buffer goes with the decoder when the connection
+	// ends.
+	s.Buffer(make([]byte, 0, min(initialBuffer, maxEvent+2)), maxEvent+2)
 	s.Split(d.scanLines)
 	d.scanner = s
 	return d
