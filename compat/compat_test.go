@@ -95,7 +95,7 @@ func runCheck(t *testing.T, node, apiURL, token, greeting string) {
 // command: backends are containers of the example backend's image.
 func TestOfficialClientsAgainstDevDockerfile(t *testing.T) {
 	node := nodeAndModules(t)
-	dockertest.Client(t)
+	dockertest.CLI(t)
 	dir := t.TempDir()
 	ex := filepath.Join(dir, "examples", "backend")
 	require.NoError(t, os.MkdirAll(ex, 0o755))

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -101,6 +102,9 @@ func NewServer(t testing.TB, opts *Options) *Server {
 			dockertest.Unavailable(t, err)
 		}
 		_ = cli.Close()
+		if _, err := exec.LookPath("docker"); err != nil && opts.Image == "" {
+			dockertest.Unavailable(t, fmt.Errorf("the docker command (which builds Options.Dockerfile) is not installed: %w", err))
+		}
 	}
 	s, err := Start(opts)
 	if err != nil {

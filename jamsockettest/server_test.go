@@ -196,7 +196,7 @@ func TestImageBackends(t *testing.T) {
 }
 
 func TestDockerfileBackends(t *testing.T) {
-	dockertest.Client(t)
+	dockertest.CLI(t)
 	dir := t.TempDir()
 	dockertest.GoBinary(t, "github.com/jamsocket-go/jamsocket/internal/dockertest/testbackend", filepath.Join(dir, "app"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"), 0o644))

@@ -152,7 +152,7 @@ func readyAnswer(t *testing.T, apiURL, key string) (types.ConnectResponse, map[s
 // and new spawns answer with the new build; a failed build leaves the server
 // up, not ready to spawn.
 func TestDevDockerfileBuildsWatchesAndRebuilds(t *testing.T) {
-	dockertest.Client(t)
+	dockertest.CLI(t)
 	dir, rebuild := exampleBackendProject(t)
 	ex := filepath.Join(dir, "examples", "backend")
 	d := startDev(t, "--no-interactive", "-f", filepath.Join(ex, "Dockerfile"), "-c", dir,

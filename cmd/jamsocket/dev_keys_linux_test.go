@@ -22,7 +22,7 @@ import (
 // server's keys: b rebuilds (and terminates the running backends), t
 // terminates every backend.
 func TestDevKeys(t *testing.T) {
-	dockertest.Client(t)
+	dockertest.CLI(t)
 	dir, _ := exampleBackendProject(t)
 	master, terminal := openPTY(t)
 	cmd := exec.CommandContext(t.Context(), os.Args[0], mainArg, "dev", "--json", "-f", filepath.Join(dir, "examples", "backend", "Dockerfile"),

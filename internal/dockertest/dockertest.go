@@ -189,3 +189,15 @@ func tarOf(files map[string][]byte) (io.Reader, error) {
 	}
 	return &buf, tw.Close()
 }
+
+// CLI returns a client of the engine, as Client does, and also skips (fails,
+// when Required) the test if the docker command, which builds Dockerfiles,
+// is not installed.
+func CLI(t testing.TB) *client.Client {
+	t.Helper()
+	cli := Client(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		Unavailable(t, fmt.Errorf("the docker command (which builds Dockerfiles) is not installed: %w", err))
+	}
+	return cli
+}
