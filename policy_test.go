@@ -96,8 +96,11 @@ func TestStatusStreamQuietServer(t *testing.T) {
 		<-r.Context().Done() // silence until the client gives up on this connection
 	}))
 	defer srv.Close()
+	// The idle timer also bounds the wait for headers, so it is long enough
+	// for a loaded machine to answer; quiet connections outnumber
+	// MaxReconnects+1, so counting them as failures would end the stream.
 	c, err := New(Config{Dev: true, APIURL: srv.URL}, WithStreamPolicy(StreamPolicy{
-		IdleTimeout: 20 * time.Millisecond, MaxReconnects: 1, MinWait: time.Microsecond, MaxWait: time.Millisecond,
+		IdleTimeout: 100 * time.Millisecond, MaxReconnects: 3, MinWait: time.Microsecond, MaxWait: time.Millisecond,
 	}))
 	require.NoError(t, err)
 	got, err := collect(t, c.StatusStream(t.Context(), "b1"))
