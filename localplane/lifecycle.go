@@ -15,10 +15,15 @@ type runner interface {
 	start(b *backend) (proc, error)
 }
 
-// openCloser is a runner with engine state to set up when the server
-// starts and to clean up once every backend is gone.
-type openCloser interface {
+// opener is a runner with state to set up when the server starts (the
+// container runner: the engine answers, leftovers removed).
+type opener interface {
 	open(ctx context.Context, log logger) error
+}
+
+// shutdowner is a runner with state to clean up once every backend is gone
+// (the process runner's starter thread, the container runner's engine).
+type shutdowner interface {
 	shutdown(ctx context.Context, log logger) error
 }
 

@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"context"
 	"net"
 	"os"
 	"sync"
@@ -76,14 +77,15 @@ func (r *processRunner) start(b *backend) (proc, error) {
 	return p, nil
 }
 
-// close ends the thread the runner starts processes from, once every
+// shutdown ends the thread the runner starts processes from, once every
 // backend is gone.
-func (r *processRunner) close() {
+func (r *processRunner) shutdown(context.Context, logger) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.starter != nil {
 		r.starter.Close()
 	}
+	return nil
 }
 
 // processEnv is the whole environment of a backend process: the variables

@@ -123,7 +123,7 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("localplane: already started")
 	}
-	if o, ok := s.runner.(openCloser); ok {
+	if o, ok := s.runner.(opener); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 		err := o.open(ctx, s.log)
 		cancel()
@@ -211,13 +211,10 @@ func (s *Server) Close() error {
 			}
 			b.mu.Unlock()
 		}
-		if r, ok := s.runner.(interface{ close() }); ok {
-			r.close()
-		}
 		if s.apiSrv != nil {
 			s.closeErr = errors.Join(s.apiSrv.Close(), s.proxySrv.Close())
 		}
-		if o, ok := s.runner.(openCloser); ok {
+		if o, ok := s.runner.(shutdowner); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 			s.closeErr = errors.Join(s.closeErr, o.shutdown(ctx, s.log))
 			cancel()
