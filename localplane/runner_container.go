@@ -165,15 +165,37 @@ func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remov
 			continue
 		}
 		_, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		// Another server starting at the same time may be removing it too
-		// (the engine answers 409 Conflict).
-		if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if cerrdefs.IsConflict(err) {
+			// Someone else is removing it already (another server starting
+			// at the same time, or the backend's own end): wait until it
+			// is gone, so that no leftover remains once this returns.
+			err = r.awaitRemoved(ctx, c.ID)
+		}
+		if err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, err)
 			continue
 		}
 		log.Info("removed a container left behind", "container", c.ID[:min(12, len(c.ID))], "backend", c.Labels[LabelBackend])
 	}
 	return errors.Join(errs...)
+}
+
+// removalWait bounds how long removeLeftovers waits for a removal that
+// someone else has begun.
+const removalWait = 30 * time.Second
+
+// awaitRemoved waits until the container is removed (a NotFound error means
+// it already is).
+func (r *containerRunner) awaitRemoved(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, removalWait)
+	defer cancel()
+	wait := r.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+	select {
+	case <-wait.Result:
+		return nil
+	case err := <-wait.Error:
+		return err
+	}
 }
 
 // containerProc is a running backend container.
