@@ -267,7 +267,7 @@ func containerImage(opts *Options) (string, error) {
 	if id, ok := built[key]; ok {
 		return id, nil
 	}
-	id, err := dockerbuild.Build(context.Background(), dockerfile, buildContext, nil)
+	id, err := dockerbuild.Build(context.Background(), dockerfile, buildContext, dockerbuild.Options{})
 	if err != nil {
 		return "", fmt.Errorf("building %s: %w", opts.Dockerfile, err)
 	}

@@ -45,7 +45,7 @@ type devBuild struct {
 }
 
 func (b devBuild) run(ctx context.Context) (string, error) {
-	return dockerbuild.Build(ctx, b.dockerfile, b.context, b.output)
+	return dockerbuild.Build(ctx, b.dockerfile, b.context, dockerbuild.Options{Output: b.output})
 }
 
 // devImages builds the image and keeps the plane on the latest good one.

@@ -1,26 +1,17 @@
 package main
 
 import (
-	"archive/tar"
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"os/exec"
-	"path"
-	"path/filepath"
 	"strings"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -64,7 +55,7 @@ The Docker engine is the one DOCKER_HOST names (default the local socket).`,
 	f := cmd.Flags()
 	f.StringVarP(&pf.dockerfile, "dockerfile", "f", "", "build the image from this Dockerfile")
 	f.StringVarP(&pf.context, "context", "c", "", "build context directory for the Dockerfile (default: the current directory)")
-	f.StringArrayVarP(&pf.buildContexts, "build-context", "b", nil, "additional named build context NAME=PATH (needs BuildKit; see --help)")
+	f.StringArrayVarP(&pf.buildContexts, "build-context", "b", nil, "additional named build context NAME=PATH (repeatable; needs docker buildx)")
 	f.StringVarP(&pf.tag, "tag", "t", "", "tag in the service's repository (default: latest)")
 	f.BoolVarP(&pf.gitLabels, "include-git-commit", "g", false, "label the image with the context's git commit (hash, message, branch, repository)")
 	return cmd
@@ -77,11 +68,6 @@ func (pf *pushFlags) check(image string) error {
 		return usage("push needs either an IMAGE or a Dockerfile (-f), not both")
 	case image != "" && (pf.context != "" || len(pf.buildContexts) > 0 || pf.gitLabels):
 		return usage("--context, --build-context and --include-git-commit go with --dockerfile only")
-	case len(pf.buildContexts) > 0:
-		// Named build contexts exist only in BuildKit, whose client
-		// protocol (a gRPC session to the engine) this command does not
-		// speak; the engine API's builder has no such option.
-		return usage("--build-context needs BuildKit: build with `docker buildx build --build-context ... -t IMAGE` and run jamsocket push SERVICE IMAGE")
 	}
 	return nil
 }
@@ -106,7 +92,7 @@ func (a *app) push(service, image string, pf *pushFlags) error {
 	defer docker.Close()
 
 	if pf.dockerfile != "" {
-		if image, err = a.build(docker, pf); err != nil {
+		if image, err = a.build(pf); err != nil {
 			return err
 		}
 	}
@@ -175,65 +161,30 @@ func registryAuth(host, account, token string) (string, error) {
 	return base64.URLEncoding.EncodeToString(b), nil
 }
 
-// build builds the Dockerfile for linux/amd64 with the engine's builder and
-// returns the image id.
-func (a *app) build(docker *client.Client, pf *pushFlags) (string, error) {
+// build builds the Dockerfile for linux/amd64 with the docker command (as
+// jamsocket dev does, see internal/dockerbuild: it reads .dockerignore and
+// uses BuildKit where the user's Docker has it) and returns the image id.
+func (a *app) build(pf *pushFlags) (string, error) {
 	dir := pf.context
 	if dir == "" {
 		dir = "."
 	}
 	a.step("Building image from Dockerfile: %s (context %s)", pf.dockerfile, dir)
-	dockerfile, err := os.ReadFile(pf.dockerfile)
-	if err != nil {
-		return "", fmt.Errorf("jamsocket: reading the Dockerfile: %w", err)
-	}
-	labels := map[string]string{}
+	var labels map[string]string
 	if pf.gitLabels {
+		var err error
 		if labels, err = gitLabels(a.ctx, dir); err != nil {
 			return "", err
 		}
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeBuildContext(pw, dir, dockerfile)) }()
-	defer pr.Close() // ends the writer if the build stops reading early
-	res, err := docker.ImageBuild(a.ctx, pr, client.ImageBuildOptions{
-		Dockerfile: buildDockerfileName, Labels: labels, Remove: true, ForceRemove: true,
-		Platforms: []ocispec.Platform{{OS: "linux", Architecture: "amd64"}},
-		Version:   build.BuilderV1,
+	id, err := dockerbuild.Build(a.ctx, pf.dockerfile, dir, dockerbuild.Options{
+		Output:   func(line string) { a.step("  %s", line) },
+		Platform: "linux/amd64", Labels: labels, BuildContexts: pf.buildContexts,
 	})
 	if err != nil {
 		return "", fmt.Errorf("jamsocket: building the image: %w", err)
 	}
-	defer res.Body.Close()
-	id, err := builtImage(res.Body, func(line string) { a.step("  %s", line) })
-	if err != nil {
-		return "", err
-	}
 	a.step("Built image %s.", id)
-	return id, nil
-}
-
-// builtImage reads a build's stream of messages, shows each output line,
-// and returns the id of the image built.
-func builtImage(r io.Reader, show func(line string)) (string, error) {
-	id := ""
-	for msg, err := range jsonMessages(r) {
-		if err != nil {
-			return "", fmt.Errorf("jamsocket: building the image: %w", err)
-		}
-		if line := strings.TrimRight(msg.Stream, "\n"); line != "" {
-			show(line)
-		}
-		if msg.Aux != nil {
-			var aux struct{ ID string }
-			if json.Unmarshal(*msg.Aux, &aux) == nil && aux.ID != "" {
-				id = aux.ID
-			}
-		}
-	}
-	if id == "" {
-		return "", errors.New("jamsocket: the build finished without naming the image it built")
-	}
 	return id, nil
 }
 
@@ -277,146 +228,6 @@ func (a *app) followPush(res client.ImagePushResponse) (string, error) {
 		return "", errors.New("jamsocket: the push finished without the registry's digest")
 	}
 	return digest, nil
-}
-
-// jsonMessages reads the engine's stream of JSON messages; a message
-// carrying an error ends it with that error.
-func jsonMessages(r io.Reader) func(yield func(jsonstream.Message, error) bool) {
-	return func(yield func(jsonstream.Message, error) bool) {
-		dec := json.NewDecoder(r)
-		for {
-			var msg jsonstream.Message
-			err := dec.Decode(&msg)
-			switch {
-			case errors.Is(err, io.EOF):
-				return
-			case err != nil:
-				yield(msg, err)
-				return
-			case msg.Error != nil:
-				yield(msg, errors.New(msg.Error.Message))
-				return
-			}
-			if !yield(msg, nil) {
-				return
-			}
-		}
-	}
-}
-
-// buildDockerfileName is where the Dockerfile goes in the build context we
-// send, so that a Dockerfile outside the context directory works too.
-const buildDockerfileName = ".jamsocket-push.Dockerfile"
-
-// writeBuildContext writes dir as a tar stream, without what its
-// .dockerignore excludes, plus the Dockerfile as buildDockerfileName.
-func writeBuildContext(w io.Writer, dir string, dockerfile []byte) error {
-	ignore, err := readDockerignore(dir)
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(w)
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if ignore.excludes(rel) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		link := ""
-		if info.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(info, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name = rel
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("jamsocket: reading the build context: %w", err)
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: buildDockerfileName, Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(dockerfile); err != nil {
-		return err
-	}
-	return tw.Close()
-}
-
-// dockerignore is the patterns of a .dockerignore file: path.Match
-// patterns against a path or any of its parent directories. Exceptions
-// ("!pattern") and "**" are not supported and are reported as an error
-// rather than silently sending files the user meant to exclude.
-type dockerignore []string
-
-func readDockerignore(dir string) (dockerignore, error) {
-	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var patterns dockerignore
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasPrefix(line, "!") || strings.Contains(line, "**") {
-			return nil, fmt.Errorf("jamsocket: .dockerignore line %q: exceptions and ** are not supported by push; build the image with docker and push it by name", line)
-		}
-		p := path.Clean(strings.TrimPrefix(filepath.ToSlash(line), "/"))
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("jamsocket: .dockerignore line %q: %w", line, err)
-		}
-		patterns = append(patterns, p)
-	}
-	return patterns, sc.Err()
-}
-
-// excludes says whether rel (slash-separated) or a parent of it matches a
-// pattern.
-func (ig dockerignore) excludes(rel string) bool {
-	for _, p := range ig {
-		for q := rel; q != "." && q != ""; q = path.Dir(q) {
-			if ok, _ := path.Match(p, q); ok {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // gitLabels are the labels --include-git-commit adds, as the official CLI

@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,10 +24,10 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
@@ -133,7 +132,7 @@ func (r *testRegistry) seenUsers() []string {
 // account and token as Basic credentials, then removes it from the engine
 // and pulls it back by the digest push printed, and reads a file out of it.
 func TestPush(t *testing.T) {
-	docker := dockertest.Client(t)
+	docker := dockertest.CLI(t) // push -f builds with the docker command
 	reg := startRegistry(t, "acct", loginToken)
 	srv := startLocalPlaneWith(t, localplane.Config{Token: loginToken, Accounts: []string{"acct"}, ImageRegistry: reg.host})
 	home := t.TempDir()
@@ -196,7 +195,7 @@ func TestPush(t *testing.T) {
 	})
 
 	// An image for another platform is pushed with a warning.
-	arm := buildImage(t, docker, ocispec.Platform{OS: "linux", Architecture: "arm64"}, "FROM scratch\nCOPY hello.txt /\n")
+	arm := buildImage(t, docker, "linux/arm64", "FROM scratch\nCOPY hello.txt /\n")
 	r = binary(t, env, "", loginToken, "push", "my-svc", arm, "-t", "arm")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "jamsocket: warning: the image "+arm+" is for linux/arm64, not linux/amd64")
@@ -206,20 +205,14 @@ func TestPush(t *testing.T) {
 	})
 }
 
-// buildImage builds an image of one file for platform with the engine's
-// builder and returns its id; it is removed when the test ends.
-func buildImage(t *testing.T, docker *client.Client, platform ocispec.Platform, dockerfile string) string {
+// buildImage builds an image of one file for platform with the docker
+// command and returns its id; it is removed when the test ends.
+func buildImage(t *testing.T, docker *client.Client, platform, dockerfile string) string {
 	t.Helper()
 	ctxDir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "hello.txt"), []byte("hello"), 0o644))
-	var buf bytes.Buffer
-	require.NoError(t, writeBuildContext(&buf, ctxDir, []byte(dockerfile)))
-	res, err := docker.ImageBuild(t.Context(), &buf, client.ImageBuildOptions{
-		Dockerfile: buildDockerfileName, Platforms: []ocispec.Platform{platform}, Remove: true, ForceRemove: true,
-	})
-	require.NoError(t, err)
-	defer res.Body.Close()
-	id, err := builtImage(res.Body, func(string) {})
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644))
+	id, err := dockerbuild.Build(t.Context(), filepath.Join(ctxDir, "Dockerfile"), ctxDir, dockerbuild.Options{Platform: platform})
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), id, client.ImageRemoveOptions{Force: true}) })
 	return id
@@ -263,27 +256,11 @@ func TestPushUsage(t *testing.T) {
 		{"push", "svc", "img", "-f", "Dockerfile"},
 		{"push", "svc", "img", "-c", "."},
 		{"push", "svc", "img", "-g"},
-		{"push", "svc", "-f", "Dockerfile", "--build-context", "a=b"},
+		{"push", "svc", "img", "--build-context", "a=b"},
 	} {
 		r := cli(t, map[string]string{}, args...)
 		assert.Equal(t, exitUsage, r.code, "%v: %s", args, r.stderr)
 	}
-}
-
-func TestDockerignore(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("# comment\nnode_modules\n*.log\n/build/out\n"), 0o644))
-	ig, err := readDockerignore(dir)
-	require.NoError(t, err)
-	for path, excluded := range map[string]bool{
-		"node_modules": true, "node_modules/x/y.js": true, "debug.log": true, "build/out/a": true,
-		"src/debug.log": false, "build/keep": false, "main.go": false,
-	} {
-		assert.Equal(t, excluded, ig.excludes(path), path)
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*\n!main.go\n"), 0o644))
-	_, err = readDockerignore(dir)
-	assert.ErrorContains(t, err, "not supported", "an exception is refused, not ignored")
 }
 
 // --include-git-commit labels the image with the context's commit, and
