@@ -15,12 +15,13 @@ import (
 	"github.com/jamsocket-go/jamsocket"
 )
 
-// The benchmarks compare the SDK with the same request made by a plain
-// net/http client, against one httptest server in the same run, so that
-// the SDK's overhead (retry transport, JSON, error mapping) is what differs.
+// benchConnectResponse is what the benchmarks' server answers a connect
+// with. The benchmarks compare the SDK with the same request made by a
+// plain net/http client, against one httptest server in the same run, so
+// that the SDK's overhead (retry transport, JSON, error mapping) is what
+// differs:
 //
 //	go test -run '^$' -bench . -benchmem
-
 const benchConnectResponse = `{"backend_id":"bench1234567890","spawned":true,"status":"scheduled",` +
 	`"token":"tok","url":"http://127.0.0.1:9090/tok/","secret_token":"sec",` +
 	`"status_url":"http://127.0.0.1:8080/v2/backend/bench1234567890/status","ready_url":""}`

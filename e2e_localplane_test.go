@@ -15,12 +15,11 @@ import (
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
-// End-to-end tests of the account-level methods (Metrics, TerminateAll,
-// CheckAuth and the service methods) against the local plane, through
-// jamsockettest. The backends are in-process handlers; the metrics of
-// process backends are tested in package localplane.
-
-// e2eContext bounds a test.
+// e2eContext bounds a test. The tests in this file are end-to-end tests of
+// the account-level methods (Metrics, TerminateAll, CheckAuth and the
+// service methods) against the local plane, through jamsockettest. The
+// backends are in-process handlers; the metrics of process backends are
+// tested in package localplane.
 func e2eContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
