@@ -337,7 +337,8 @@ func TestConsoleWithTokenRefusesWithoutIt(t *testing.T) {
 // TestConsoleRenders500Backends measures, in the browser, how long the list
 // takes to render 500 backends (from the event that carries them to the
 // rows laid out) and to apply a filter. The numbers are logged, not
-// asserted: the budget is 100 ms for the first render of 500 rows and one
+// asserted: the budget is 150 ms for the first render of 500 rows (to the
+// next painted frame, in headless Chromium without a GPU) and one
 // 16.7 ms frame for a filter.
 func TestConsoleRenders500Backends(t *testing.T) {
 	tab := newTab(t)
@@ -377,7 +378,7 @@ func TestConsoleRenders500Backends(t *testing.T) {
 		waitJS(`document.querySelectorAll('#backends tbody tr:not([hidden])').length === 10`),
 	)
 	filter := run(t, tab, chromedp.Evaluate[render](`window.consoleStats.renders.filter(r => r.what === 'filter').at(-1)`))
-	t.Logf("console with %d backends: rendering the list to its next frame %.1f ms (median; all: %.1f); budget 100 ms; a key filter %.1f ms; budget one 16.7 ms frame",
+	t.Logf("console with %d backends: rendering the list to its next frame %.1f ms (median; all: %.1f); budget 150 ms; a key filter %.1f ms; budget one 16.7 ms frame",
 		n, firsts[2], firsts, filter.MS)
 
 	// A narrow window still shows the list.
