@@ -19,9 +19,7 @@ func BenchmarkConnect(b *testing.B) {
 	if _, err := client.Spawn(b.Context(), nil); err != nil { // warm up
 		b.Fatal(err)
 	}
-	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
-	b.Cleanup(transport.CloseIdleConnections)
-	hc := &http.Client{Transport: transport}
+	hc := benchClient(b)
 	url := srv.APIURL() + "/v2/service/bench/bench/connect"
 	body := []byte(`{"key":"bench-key","user":"ann","auth":{"role":"editor"}}`)
 	benchPosts(b, hc, url, "application/json", body)
@@ -36,16 +34,8 @@ func BenchmarkProxyPost(b *testing.B) {
 			_, _ = w.Write([]byte("ok"))
 		})
 	}})
-	conn, err := client.Spawn(b.Context(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := client.WaitReady(b.Context(), conn.BackendID); err != nil {
-		b.Fatal(err)
-	}
-	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
-	b.Cleanup(transport.CloseIdleConnections)
-	hc := &http.Client{Transport: transport}
+	conn := readyBackend(b, client)
+	hc := benchClient(b)
 	payload := bytes.Repeat([]byte("x"), 4<<10)
 	benchPosts(b, hc, conn.URL, "application/octet-stream", payload)
 }

@@ -68,6 +68,27 @@ func benchPlane(b *testing.B, cfg localplane.Config) (*localplane.Server, *jamso
 	return srv, client
 }
 
+// readyBackend spawns a keyless backend and waits until it is ready.
+func readyBackend(b *testing.B, client *jamsocket.Client) *jamsocket.ConnectResponse {
+	b.Helper()
+	conn, err := client.Spawn(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := client.WaitReady(b.Context(), conn.BackendID); err != nil {
+		b.Fatal(err)
+	}
+	return conn
+}
+
+// benchClient is an HTTP client whose keep-alive pool holds a connection
+// for each of the benchmarks' parallel goroutines.
+func benchClient(b *testing.B) *http.Client {
+	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
+	b.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport}
+}
+
 // buildBenchBackend builds internal/benchbackend into a temporary directory
 // and returns the binary's path.
 func buildBenchBackend(b *testing.B) string {
@@ -230,15 +251,8 @@ func proxyTargets(b *testing.B) (hc *http.Client, backendURL, bareURL, proxyURL 
 		port.Store(int64(be.Port))
 		return okHandler(be)
 	}})
-	conn, err := client.Spawn(b.Context(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := client.WaitReady(b.Context(), conn.BackendID); err != nil {
-		b.Fatal(err)
-	}
-	transport := &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil}
-	b.Cleanup(transport.CloseIdleConnections)
+	conn := readyBackend(b, client)
+	hc = benchClient(b)
 
 	backendURL = "http://127.0.0.1:" + strconv.Itoa(int(port.Load()))
 	target, _ := url.Parse(backendURL)
@@ -250,7 +264,7 @@ func proxyTargets(b *testing.B) (hc *http.Client, backendURL, bareURL, proxyURL 
 		bare.Close()
 		bareTransport.CloseIdleConnections()
 	})
-	return &http.Client{Transport: transport}, backendURL + "/", bare.URL + "/", conn.URL
+	return hc, backendURL + "/", bare.URL + "/", conn.URL
 }
 
 // benchGets runs GET url from parallel goroutines and reports req/s and
