@@ -234,7 +234,7 @@ func consoleBuild(t *testing.T, apiURL string) (ev struct {
 func TestDevKilledLeavesNoContainerAfterRestart(t *testing.T) {
 	cli := dockertest.Client(t)
 	image := dockertest.GoImage(t, cli, "github.com/jamsocket-go/jamsocket/internal/dockertest/testbackend")
-	start := func() (*exec.Cmd, *bufio.Scanner) {
+	start := func() (*exec.Cmd, func(func(devEvent) bool) devEvent) {
 		cmd := exec.Command(os.Args[0], mainArg, "dev", "--json", "--no-interactive", "--image", image,
 			"--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0")
 		stdout, err := cmd.StdoutPipe()
@@ -245,25 +245,13 @@ func TestDevKilledLeavesNoContainerAfterRestart(t *testing.T) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		})
-		return cmd, bufio.NewScanner(stdout)
+		return cmd, devEvents(t, stdout, nil)
 	}
-	next := func(sc *bufio.Scanner, match func(devEvent) bool) devEvent {
-		t.Helper()
-		for sc.Scan() {
-			var e devEvent
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
-			if match(e) {
-				return e
-			}
-		}
-		t.Fatal("the dev server's output ended")
-		return devEvent{}
-	}
-	first, events := start()
-	listening := next(events, func(e devEvent) bool { return e.Type == "listening" })
+	first, nextEvent := start()
+	listening := nextEvent(func(e devEvent) bool { return e.Type == "listening" })
 	code, body := devConnect(t, listening.APIURL, "k")
 	require.Equal(t, http.StatusOK, code, string(body))
-	ready := next(events, func(e devEvent) bool { return e.Type == "status" && e.Status == "ready" })
+	ready := nextEvent(func(e devEvent) bool { return e.Type == "status" && e.Status == "ready" })
 	filter := client.Filters{}.Add("label", localplane.LabelBackend+"="+ready.BackendID)
 	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: filter})
 	require.NoError(t, err)
@@ -275,8 +263,8 @@ func TestDevKilledLeavesNoContainerAfterRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list.Items, 1, "a killed server cannot remove its container")
 
-	_, events = start()
-	next(events, func(e devEvent) bool { return e.Type == "listening" })
+	_, nextEvent = start()
+	nextEvent(func(e devEvent) bool { return e.Type == "listening" })
 	list, err = cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: filter})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items, "the next server removed the container of the killed one")

@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,19 +41,7 @@ func TestDevLeavesNoProcess(t *testing.T) {
 				cmd.Process.Kill()
 				cmd.Wait()
 			})
-			events := bufio.NewScanner(stdout)
-			next := func(match func(devEvent) bool) devEvent {
-				t.Helper()
-				for events.Scan() {
-					var e devEvent
-					require.NoError(t, json.Unmarshal(events.Bytes(), &e), events.Text())
-					if match(e) {
-						return e
-					}
-				}
-				t.Fatalf("the dev server's output ended; stderr: %s", stderr.String())
-				return devEvent{}
-			}
+			next := devEvents(t, stdout, &stderr)
 
 			listening := next(func(e devEvent) bool { return e.Type == "listening" })
 			resp, err := http.Post(listening.APIURL+"/v2/service/-/-/connect", "application/json", strings.NewReader(`{"key":"crash"}`))

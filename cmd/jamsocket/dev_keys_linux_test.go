@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"net/http"
@@ -37,19 +36,7 @@ func TestDevKeys(t *testing.T) {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	})
-	events := bufio.NewScanner(stdout)
-	next := func(match func(devEvent) bool) devEvent {
-		t.Helper()
-		for events.Scan() {
-			var e devEvent
-			require.NoError(t, json.Unmarshal(events.Bytes(), &e), events.Text())
-			if match(e) {
-				return e
-			}
-		}
-		t.Fatalf("the dev server's output ended; stderr: %s", stderr.String())
-		return devEvent{}
-	}
+	next := devEvents(t, stdout, &stderr)
 	apiURL := next(func(e devEvent) bool { return e.Type == "listening" }).APIURL
 	next(func(e devEvent) bool { return e.Type == "image" && e.Status == "ready" })
 

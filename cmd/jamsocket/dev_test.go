@@ -487,3 +487,25 @@ func TestDevRefusesWhatPagesAndKeysTry(t *testing.T) {
 		assert.NotContains(t, l, "\x1b[2J")
 	}
 }
+
+// devEvents reads the JSON lines of `jamsocket dev --json`: the function it
+// returns gives the next event that match accepts, and fails the test when
+// the output ends first, with stderr (if not nil) in the message.
+func devEvents(t *testing.T, stdout io.Reader, stderr *bytes.Buffer) func(match func(devEvent) bool) devEvent {
+	events := bufio.NewScanner(stdout)
+	return func(match func(devEvent) bool) devEvent {
+		t.Helper()
+		for events.Scan() {
+			var e devEvent
+			require.NoError(t, json.Unmarshal(events.Bytes(), &e), events.Text())
+			if match(e) {
+				return e
+			}
+		}
+		if stderr != nil {
+			t.Fatalf("the dev server's output ended; stderr: %s", stderr.String())
+		}
+		t.Fatal("the dev server's output ended")
+		return devEvent{}
+	}
+}
