@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/jamsocket-go/jamsocket/internal/wsecho"
 )
 
 // runTestBackend is the session backend the process tests run: the test
@@ -77,22 +79,7 @@ type echoed struct {
 // the process with code 3 on /crash. env, if nil, is read from the process.
 func echoHandler(env map[string]string) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
-	})
+	mux.HandleFunc("/ws", wsecho.Serve)
 	mux.HandleFunc("/wsheaders", func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
