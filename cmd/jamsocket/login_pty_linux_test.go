@@ -44,7 +44,7 @@ func TestLoginFromTerminalWithoutEcho(t *testing.T) {
 	home := t.TempDir()
 
 	cmd := exec.CommandContext(t.Context(), os.Args[0], mainArg, "login", "--api-url", srv.APIURL())
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GORACE=atexit_sleep_ms=0", "HOME=" + home}
+	cmd.Env = append(childEnv(), "HOME="+home)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = terminal, &stdout, &stderr
 	require.NoError(t, cmd.Start())
