@@ -61,9 +61,9 @@ func TestUserDataErrors(t *testing.T) {
 	require.ErrorIs(t, err, sessionbackend.ErrNoUserData, "a static token's requests carry none")
 
 	for data, says := range map[string]string{
-		`{"name": sekret}`:             "not JSON (error at byte 10)",
+		`{"name": sekret}`:              "not JSON (error at byte 10)",
 		`{"name":"Ann","age":"sekret"}`: `field "age" is a JSON string, not int`,
-		`["sekret"]`:                   "is a JSON array, not sessionbackend_test.user",
+		`["sekret"]`:                    "is a JSON array, not sessionbackend_test.user",
 	} {
 		r := proxied(map[string]string{"x-verified-user-data": data, "x-verified-secret": "sekret-token"})
 		got, err := sessionbackend.UserData[user](r)
