@@ -1,9 +1,11 @@
 // Command backend is a small session backend, the one the README's local
-// development section starts from. It listens on $PORT (8080 in a
-// container, as on Plane), answers every HTTP request with what the proxy's
-// x-verified-* headers say about the caller, echoes WebSocket messages on
-// /ws, and on SIGTERM stops taking new connections and lets the open ones
-// finish (up to 10 seconds) before it exits.
+// development section starts from, written with package sessionbackend. It
+// listens on $PORT (8080 when unset, as in a container on Plane), answers
+// every HTTP request with what the proxy's x-verified-* headers say about
+// the caller, echoes WebSocket messages on /ws, and on SIGTERM stops taking
+// new connections, closes its WebSockets with 1001 (going away) and lets
+// the requests in flight finish before it exits. It works in a warm pool
+// too: it learns its backend id and key from sessionbackend.
 //
 // Build it into a FROM scratch image and run it with the dev server:
 //
@@ -14,23 +16,19 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/jamsocket-go/jamsocket/sessionbackend"
 )
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-	if err := serve(log); err != nil {
+	if err := serve(context.Background(), log); err != nil {
 		log.Error("backend failed", "err", err)
 		os.Exit(1)
 	}
@@ -42,32 +40,24 @@ var version = "dev"
 // Greeting is the line the backend logs once it listens.
 const Greeting = "session backend listening"
 
-func serve(log *slog.Logger) error {
-	port := os.Getenv("PORT")
-	if port == "" {
-		return errors.New("PORT is not set; the dev server (or Plane) sets it")
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	srv := &http.Server{
-		Addr:              ":" + port,
-		Handler:           handler(os.Getenv("SESSION_BACKEND_ID"), os.Getenv("SESSION_BACKEND_KEY")),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx }, // WebSockets end on SIGTERM
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	log.Info(Greeting, "port", port, "backend", os.Getenv("SESSION_BACKEND_ID"))
-	select {
-	case err := <-served:
+func serve(ctx context.Context, log *slog.Logger) error {
+	sb := sessionbackend.New()
+	sb.Logger = log
+	ln, err := sb.Listen(ctx)
+	if err != nil {
 		return err
-	case <-ctx.Done():
 	}
-	log.Info("SIGTERM: draining")
-	drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(drain); err != nil {
-		return fmt.Errorf("draining: %w", err)
+	log.Info(Greeting, "port", sb.Port)
+	a, err := sb.Assignment(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("assigned", "assignment", a)
+	if err := a.Ready(); err != nil {
+		return err
+	}
+	if err := sb.Serve(ctx, ln, handler(a)); err != nil {
+		return err
 	}
 	log.Info("drained; exiting")
 	return nil
@@ -89,37 +79,53 @@ type Answer struct {
 	Verified map[string]string `json:"verified"`
 }
 
-func handler(backendID, key string) http.Handler {
+func handler(a *sessionbackend.Assignment) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		conn, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.CloseNow()
-		for {
-			typ, msg, err := conn.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := conn.Write(r.Context(), typ, msg); err != nil {
-				return
-			}
-		}
-	})
+	mux.HandleFunc("/ws", echo)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		a := Answer{Version: version, BackendID: backendID, Key: key, Path: r.URL.Path, User: r.Header.Get("X-Verified-Username"), Verified: map[string]string{}}
-		if data := r.Header.Get("X-Verified-User-Data"); json.Valid([]byte(data)) {
-			a.UserData = json.RawMessage(data)
+		id := sessionbackend.IdentityOf(r)
+		answer := Answer{Version: version, BackendID: a.BackendID, Key: a.Key, Path: r.URL.Path, User: id.User, Verified: map[string]string{}}
+		if data, err := sessionbackend.UserData[json.RawMessage](r); err == nil {
+			answer.UserData = data
 		}
 		for name, values := range r.Header {
 			lower := strings.ToLower(name)
 			if strings.HasPrefix(lower, "x-verified-") && lower != "x-verified-secret" {
-				a.Verified[lower] = strings.Join(values, ",")
+				answer.Verified[lower] = strings.Join(values, ",")
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(a)
+		_ = json.NewEncoder(w).Encode(answer)
 	})
 	return mux
+}
+
+// echo sends each WebSocket message back until the peer goes, or the
+// backend drains: then it closes with 1001 (going away).
+func echo(w http.ResponseWriter, r *http.Request) {
+	// Any origin: the page that opens the socket is the app's, never the
+	// backend's own, and what authorizes the connection is the token in its
+	// URL (the proxy refuses a request without a valid one), not the origin.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ctx := r.Context()
+	go func() {
+		select {
+		case <-sessionbackend.Draining(ctx):
+			_ = conn.Close(websocket.StatusGoingAway, "the backend is stopping")
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		typ, msg, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if err := conn.Write(ctx, typ, msg); err != nil {
+			return
+		}
+	}
 }
