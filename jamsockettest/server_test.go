@@ -154,23 +154,30 @@ func TestConfigureMayChangeTheToken(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// The official browser client opens the WebSocket from the app's page, whose
+// origin is never the backend's: Echo takes it as it takes one with no
+// Origin at all.
 func TestEchoEchoesWebSocketMessagesThroughTheProxy(t *testing.T) {
 	srv := jamsockettest.NewServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := srv.Client.Spawn(ctx, nil)
 	require.NoError(t, err)
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(conn.URL, "http")+"socket", nil)
-	require.NoError(t, err)
-	defer ws.CloseNow()
-	for _, msg := range []string{"hello", "again"} {
-		require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(msg)))
-		typ, got, err := ws.Read(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, websocket.MessageText, typ)
-		assert.Equal(t, msg, string(got))
+	for name, header := range map[string]http.Header{"no origin": nil, "the app's origin": {"Origin": {"https://app.example.com"}}} {
+		t.Run(name, func(t *testing.T) {
+			ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(conn.URL, "http")+"socket", &websocket.DialOptions{HTTPHeader: header})
+			require.NoError(t, err)
+			defer ws.CloseNow()
+			for _, msg := range []string{"hello", "again"} {
+				require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(msg)))
+				typ, got, err := ws.Read(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, websocket.MessageText, typ)
+				assert.Equal(t, msg, string(got))
+			}
+			require.NoError(t, ws.Close(websocket.StatusNormalClosure, ""))
+		})
 	}
-	require.NoError(t, ws.Close(websocket.StatusNormalClosure, ""))
 }
 
 func TestImageBackends(t *testing.T) {

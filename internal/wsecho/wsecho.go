@@ -15,7 +15,10 @@ const Prefix = "echo: "
 // Serve accepts the WebSocket and echoes each message until the peer or
 // the backend goes.
 func Serve(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, nil)
+	// Any origin, as a real session backend must: the browser opens the
+	// socket from the app's page, and the connection URL's token is what
+	// authorizes it.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return
 	}
