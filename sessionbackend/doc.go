@@ -35,10 +35,13 @@
 //     started and may be assigned. The platform sends, when a connect takes
 //     this backend, one line {"message":{"BackendAssignment":{"backend_id":
 //     "…","key":"…","fencing_token":N|null,"static_token":"…"|null,"env":
-//     {"NAME":"value"}}}}; the backend merges env over its own environment.
-//     Once it serves HTTP on PORT the backend sends {"message":"Ready"}.
+//     {"NAME":"value"}}}}; the backend merges env over its own environment
+//     (a null value removes the name). Once it serves HTTP on PORT the
+//     backend sends {"message":"Ready"}.
 //   - Lines are JSON, at most 1 MiB; other well-formed lines are ignored by
-//     both ends. A line that is not JSON ends the wait with a *ControlError.
+//     both ends. A line that is not JSON, or an assignment without a string
+//     backend_id or with fields of the wrong type, ends the wait with a
+//     *ControlError.
 //   - The backend keeps the connection open while it runs. A connection
 //     that ends before the assignment means the backend gave up waiting (its
 //     context ended); if it calls Assignment again it connects again and
