@@ -95,11 +95,16 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 }
 
 // publicState is a status entry in the public Jamsocket form: ISO time, and
-// termination_kind only on terminated (as the dev server sends it).
+// termination_kind only on terminated (as the dev server sends it). A
+// backend that never ran (its start failed) ends with a bare terminated,
+// as the official dev server shows Plane's: no reason, no kind, and its
+// false exit_error dropped (cli/src/dev-server/index.ts getPublicV2State).
 func publicState(st state) types.BackendState {
 	out := st.BackendState
 	if out.Status != types.StatusTerminated {
 		out.TerminationKind = ""
+	} else if st.exitCode == nil {
+		out.ExitError = nil
 	}
 	return out
 }
@@ -123,13 +128,15 @@ func (s *Server) jamsocketStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // jamsocketStatusStream replays the history, then streams changes, and ends
-// after terminated.
+// after terminated. It sends data: lines only, as the official dev server
+// does: the official browser client reads it with fetch and warns about
+// any other line, keep-alive comments included.
 func (s *Server) jamsocketStatusStream(w http.ResponseWriter, r *http.Request) {
 	b := s.jamsocketBackend(w, r)
 	if b == nil {
 		return
 	}
-	s.streamEvents(w, r, statusEvents(b, true, func(st state) *sseEvent {
+	s.streamDataOnly(w, r, statusEvents(b, true, func(st state) *sseEvent {
 		data, _ := json.Marshal(publicState(st))
 		return &sseEvent{data: data}
 	}))

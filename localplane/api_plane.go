@@ -61,14 +61,11 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errIDTaken):
 		planeError(w, http.StatusConflict, types.PlaneKindOther, "A backend with this id already exists")
 		return
-	case errors.Is(err, errTooMany):
-		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, err.Error())
+	case errors.Is(err, errTooMany), errors.Is(err, errNotReadyToSpawn):
+		noDroneAvailable(w, err.Error())
 		return
 	case errors.Is(err, ErrClosed):
-		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, "the local plane is shutting down")
-		return
-	case errors.Is(err, errNotReadyToSpawn):
-		planeError(w, http.StatusServiceUnavailable, types.PlaneKindNoDroneAvailable, err.Error())
+		noDroneAvailable(w, "the local plane is shutting down")
 		return
 	case err != nil:
 		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
@@ -90,6 +87,14 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		resp.Drone = &drone
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// noDroneAvailable answers a connect that cannot spawn now as Plane's
+// controller answers one that finds no drone: 500, kind NoDroneAvailable
+// (controller/connect.rs connect_error_to_response), with Plane's message
+// and why the local plane cannot spawn.
+func noDroneAvailable(w http.ResponseWriter, why string) {
+	planeError(w, http.StatusInternalServerError, types.PlaneKindNoDroneAvailable, "No active drone available. (local plane: "+why+")")
 }
 
 // decodePlaneConnect decodes the body the way axum's Json extractor would,

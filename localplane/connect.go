@@ -137,8 +137,11 @@ func validateSpec(spec *spawnSpec) error {
 	if utf8.RuneCountInString(spec.key) > maxKeyLength || strings.ContainsRune(spec.key, 0) {
 		return fmt.Errorf("key is longer than %d characters or contains NUL", maxKeyLength)
 	}
-	if l := spec.limits; l != nil && (l.MemoryLimitBytes < 0 || l.CPUTimeLimit < 0 || l.DiskLimitBytes < 0) {
-		return errors.New("resource_limits must not be negative")
+	// Plane takes negative memory and disk limits (i64) and hands them to
+	// Docker; here they are refused. CPU limits Plane cannot read end the
+	// backend instead (unreadableExecutable).
+	if l := spec.limits; l != nil && (l.MemoryLimitBytes < 0 || l.DiskLimitBytes < 0) {
+		return errors.New("resource_limits.memory_limit_bytes and disk_limit_bytes must not be negative")
 	}
 	return nil
 }

@@ -26,7 +26,8 @@
 // Jamsocket v2 (what the SDKs and the CLI call): POST
 // /v2/service/{account}/{service}[/{environment}]/connect, GET
 // /v2/backend/{id}/status and …/status/stream (public, CORS-enabled; the
-// stream replays the history and ends after terminated), POST
+// stream replays the history, ends after terminated and, like the official
+// dev server's, sends data: lines only, no keep-alive comments), POST
 // /v2/backend/{id}/terminate, GET /v2/backend/{id} (info with the history),
 // GET /v2/account/{account}/backends, GET /v2/backend/{id}/logs/stream and
 // …/metrics/stream, POST /service/{account}/{service}/terminate-backends and
@@ -59,8 +60,8 @@
 // set, else 501 with code NotAvailableOnLocalPlane.
 //
 // Plane's controller: POST /ctrl/connect, GET /pub/b/{id}/status and
-// …/status-stream (epoch-millisecond times, id: lines, Last-Event-ID, never
-// closed by the server), POST /ctrl/b/{id}/soft-terminate and hard-terminate,
+// …/status-stream (epoch-millisecond times, id: lines, Last-Event-ID, a
+// keep-alive comment every 15 s, never closed by the server), POST /ctrl/b/{id}/soft-terminate and hard-terminate,
 // GET /pub/health and /ctrl/status. Errors have Plane's {id,kind,message}
 // shape; bodies that do not decode get axum's plain-text 400, 415 or 422.
 // Keys are namespaced per Plane key namespace; a held key with another tag is
@@ -109,8 +110,15 @@
 // terminated with exit_error set from its exit code; one not ready within
 // Config.StartupTimeout is terminated with reason startuptimeout; the spawn's
 // max_idle_seconds (no proxied request or open connection for that long) and
-// lifetime_limit_seconds sweep it (reason swept). A terminated backend's
-// status stays readable for Config.RetainTerminated.
+// lifetime_limit_seconds sweep it (reason swept), both counted from the
+// spawn as on Plane, so that a backend slow to start can be swept before it
+// is ready. A backend that cannot start (its runner fails, or its
+// resource_limits are ones Plane's drone cannot read: a negative cpu_period
+// or cpu_time_limit, a cpu_period_percent outside 0-255) ends terminated
+// with no reason and no kind, as on Plane: exit_error false on Plane's
+// surface, absent on the Jamsocket surface, as the official dev server
+// shows it. A terminated backend's status stays readable for
+// Config.RetainTerminated.
 //
 // Process backends (Config.Command) get a clean environment: what a Plane
 // drone gives a container, PORT (a free port), SESSION_BACKEND_ID,
@@ -147,7 +155,8 @@
 // kill -9), never those of a live one, and Close removes every container
 // the server started. While HoldSpawns is in force (or before SetImage
 // gives a container plane its first image), a connect that would spawn
-// answers 503, code NotReadyToSpawn (Plane: kind NoDroneAvailable).
+// answers 503, code NotReadyToSpawn (Plane's surface: 500, kind
+// NoDroneAvailable, as Plane answers when it has no drone).
 //
 // # The proxy listener
 //
@@ -155,12 +164,15 @@
 // /{token}/rest?q to the backend as /rest?q, HTTP and WebSocket, with
 // x-verified-username, x-verified-user-data ("{}" without auth),
 // x-verified-secret, x-verified-backend and x-verified-path set (inbound
-// x-verified-* headers are dropped), and adds x-plane-backend-id to the
-// response. Every connect mints a fresh token and secret bound to its user
+// x-verified-* headers are dropped; a static token, as on Plane, sends no
+// user data and an empty secret), and adds x-plane-backend-id and, unless
+// the backend set its own, Plane's open CORS headers to the response. Every connect mints a fresh token and secret bound to its user
 // and auth, which opens requests for Config.TokenTTL (an hour, as on Plane;
 // open connections are not cut). Unknown or expired tokens and terminating or
 // terminated backends get 410 Gone; requests that arrive before ready wait up to
-// Config.ProxyWaitTimeout.
+// Config.ProxyWaitTimeout. The proxy's own answers (400, 410, 502, 504)
+// carry the same CORS headers, so that a page on another origin can read
+// them.
 //
 // # Shutting down
 //

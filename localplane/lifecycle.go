@@ -78,9 +78,10 @@ type lifecycle struct {
 	idleC, graceC        <-chan time.Time
 }
 
-// start takes the backend from scheduled to waiting: its runner starts it.
-// It reports false when the runner could not, after recording terminated
-// (internalerror).
+// start takes the backend from scheduled to waiting: its executable is
+// read as Plane's drone reads it, then its runner starts it. It reports
+// false when either fails, after recording terminated as Plane's drone
+// does (neverRan).
 func (l *lifecycle) start() bool {
 	b := l.b
 	b.srv.changed(b, false) // scheduled, reported here to keep OnChange in order
@@ -88,14 +89,14 @@ func (l *lifecycle) start() bool {
 		l.log.Info("executable.mount is not supported locally; ignored")
 	}
 	b.setStatus(types.StatusLoading)
+	if err := unreadableExecutable(&b.spec); err != nil {
+		l.failed(types.StatusLoading, err)
+		return false
+	}
 	b.setStatus(types.StatusStarting)
 	p, err := b.srv.runner.start(b)
 	if err != nil {
-		l.log.Error("backend failed to start", "err", err)
-		b.appendLog("stderr", "localplane: "+err.Error())
-		b.setState(state{BackendState: types.BackendState{
-			Status: types.StatusTerminated, TerminationReason: types.ReasonInternalError,
-		}, lastStatus: types.StatusStarting})
+		l.failed(types.StatusStarting, err)
 		return false
 	}
 	l.p = p
@@ -104,13 +105,30 @@ func (l *lifecycle) start() bool {
 	return true
 }
 
-// arm starts the readiness probe and the startup and lifetime timers.
+// failed records that the backend could not start from last: why goes to
+// the plane's log and the backend's stderr, and the status to terminated.
+func (l *lifecycle) failed(last types.BackendStatus, err error) {
+	l.log.Error("backend failed to start", "err", err)
+	l.b.appendLog("stderr", "localplane: "+err.Error())
+	l.b.setState(neverRan(last))
+}
+
+// arm starts the readiness probe and the startup, lifetime and idle
+// timers. Like Plane's, the lifetime and the idle time count from the
+// spawn: Plane sets a backend's last keep-alive when it schedules it and
+// sweeps one idle too long in any status but scheduled and terminated
+// (database/connect.rs, database/backend.rs termination_candidates), so a
+// backend slow to start can be swept before it is ready.
 func (l *lifecycle) arm(ctx context.Context) {
 	l.ready = make(chan struct{})
 	go l.b.srv.probe(ctx, l.b.addr(), l.ready)
 	l.startup = time.NewTimer(l.cfg.StartupTimeout)
 	l.startupC = l.startup.C
 	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)
+	if maxIdle := l.b.spec.maxIdle; maxIdle > 0 {
+		l.idle = time.NewTimer(maxIdle - l.b.idleFor())
+		l.idleC = l.idle.C
+	}
 }
 
 // disarm stops the timers still running.
@@ -154,8 +172,7 @@ func (l *lifecycle) serve() {
 	}
 }
 
-// onReady marks the backend ready (unless it is already ending) and starts
-// its idle timer.
+// onReady marks the backend ready, unless it is already ending.
 func (l *lifecycle) onReady() {
 	l.ready, l.startupC = nil, nil
 	l.startup.Stop()
@@ -163,11 +180,6 @@ func (l *lifecycle) onReady() {
 		return
 	}
 	l.lastLive = types.StatusReady
-	if maxIdle := l.b.spec.maxIdle; maxIdle > 0 {
-		l.b.touch()
-		l.idle = time.NewTimer(maxIdle)
-		l.idleC = l.idle.C
-	}
 }
 
 // onIdleTimer sweeps a backend idle for max_idle_seconds, or waits for the

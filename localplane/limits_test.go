@@ -95,7 +95,7 @@ func TestStateIsBounded(t *testing.T) {
 }
 
 // The live and retained backends are bounded in number: a connect beyond
-// the live bound is refused (503), and the oldest terminated backend is
+// the live bound is refused (503; Plane's surface: 500), and the oldest terminated backend is
 // forgotten early beyond the retained bound.
 func TestBackendsAreBoundedInNumber(t *testing.T) {
 	p := startPlane(t, localplane.Config{}, func(s *localplane.Server) { localplane.SetBounds(s, 3, 2, 1024) })
@@ -106,7 +106,7 @@ func TestBackendsAreBoundedInNumber(t *testing.T) {
 	code, body, _ := p.do("POST", "/v2/service/a/s/connect", map[string]any{"key": "one too many"})
 	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
 	code, _, _ = p.do("POST", "/ctrl/connect", map[string]any{"spawn_config": map[string]any{"executable": map[string]any{"image": "x"}}})
-	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, http.StatusInternalServerError, code, "Plane's NoDroneAvailable")
 	again := p.connect(map[string]any{"key": "0"})
 	assert.False(t, again.Spawned, "a connect to a held key still works")
 

@@ -32,12 +32,12 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	escaped := r.URL.EscapedPath()
 	token, rest, _ := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
 	if token == "" {
-		w.WriteHeader(http.StatusBadRequest)
+		proxyAnswer(w, http.StatusBadRequest)
 		return
 	}
 	g := s.reg.grant(token, time.Now())
 	if g == nil {
-		w.WriteHeader(http.StatusGone)
+		proxyAnswer(w, http.StatusGone)
 		return
 	}
 	b := g.b
@@ -55,10 +55,10 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	switch status := b.waitReady(r.Context(), s.cfg.ProxyWaitTimeout, s.closing); {
 	case status == types.StatusReady:
 	case status.IsEnding():
-		w.WriteHeader(http.StatusGone)
+		proxyAnswer(w, http.StatusGone)
 		return
 	default:
-		w.WriteHeader(http.StatusGatewayTimeout)
+		proxyAnswer(w, http.StatusGatewayTimeout)
 		return
 	}
 
@@ -75,21 +75,48 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// One array holds the verified values, each slice capped so that an
-	// append copies: one allocation instead of one per header.
+	// append copies: one allocation instead of one per header. As on
+	// Plane's proxy, a static token carries no user and no user data, and
+	// an empty secret (database/backend.rs route_info_for_static_token,
+	// proxy/proxy_server.rs prepare_request).
 	v := [...]string{g.user, g.userData, g.secret, b.id, escaped}
 	if g.user != "" {
 		out.Header[hdrUsername] = v[0:1:1]
 	}
-	out.Header[hdrUserData] = v[1:2:2]
-	if g.secret != "" {
-		out.Header[hdrSecret] = v[2:3:3]
+	if !g.static {
+		out.Header[hdrUserData] = v[1:2:2]
 	}
+	out.Header[hdrSecret] = v[2:3:3]
 	out.Header[hdrBackend] = v[3:4:4]
 	out.Header[hdrPath] = v[4:5:5]
 	if out.Body != nil && out.Body != http.NoBody {
 		out.Body = &idleBody{ReadCloser: out.Body, rc: http.NewResponseController(w), idle: s.timeouts.proxyBodyIdle}
 	}
 	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+}
+
+// proxyAnswer answers a request the proxy does not forward with status
+// and no body. Like Plane's proxy, it gives its own answers the CORS
+// headers of forwarded ones (proxy/proxy_server.rs status_code_to_response),
+// so that a page on another origin can read a 410 after its backend ended.
+func proxyAnswer(w http.ResponseWriter, status int) {
+	allowCORS(w.Header())
+	w.WriteHeader(status)
+}
+
+// allowCORS opens h to every origin, as Plane's proxy does, unless it
+// already has a CORS header (the backend's own).
+func allowCORS(h http.Header) {
+	// The keys are canonical: parsed headers are, and so are ours.
+	if h["Access-Control-Allow-Origin"] != nil || h["Access-Control-Allow-Methods"] != nil ||
+		h["Access-Control-Allow-Headers"] != nil {
+		return
+	}
+	v := [...]string{"*", "*", "*, Authorization"} // one allocation for the three
+	h["Access-Control-Allow-Origin"] = v[0:1:1]
+	h["Access-Control-Allow-Methods"] = v[1:2:2]
+	// "*" does not cover Authorization; it has to be named.
+	h["Access-Control-Allow-Headers"] = v[2:3:3]
 }
 
 // isVerifiedHeader reports whether name is one of the x-verified-* headers
@@ -232,13 +259,7 @@ func (b *backend) initProxy() {
 		// cost a write syscall per chunk.
 		BufferPool: copyBuffers,
 		ModifyResponse: func(resp *http.Response) error {
-			h := resp.Header
-			if h.Get("Access-Control-Allow-Origin") == "" {
-				v := [...]string{"*", "*", "*, Authorization"} // one allocation for the three
-				h["Access-Control-Allow-Origin"] = v[0:1:1]
-				h["Access-Control-Allow-Methods"] = v[1:2:2]
-				h["Access-Control-Allow-Headers"] = v[2:3:3]
-			}
+			allowCORS(resp.Header)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -246,7 +267,7 @@ func (b *backend) initProxy() {
 				return
 			}
 			b.srv.log.Debug("proxy error", "backend", b.id, "err", err)
-			w.WriteHeader(http.StatusBadGateway)
+			proxyAnswer(w, http.StatusBadGateway)
 		},
 	}
 }

@@ -38,8 +38,8 @@ var defaultBounds = registryBounds{live: maxLiveBackends, retained: maxRetainedT
 type grant struct {
 	b        *backend
 	user     string
-	userData string // JSON of auth, "{}" when none
-	secret   string
+	userData string // JSON of auth, "{}" when none; "" for a static token
+	secret   string    // "" for a static token
 	static   bool      // a static token: the path is forwarded unchanged
 	expires  time.Time // when the token stops opening requests (zero: never)
 }
@@ -135,7 +135,7 @@ func (r *registry) mint(b *backend, user, userData string) (token string, ok boo
 func (r *registry) mintLocked(b *backend, user, userData string) (token, secret string) {
 	if b.staticToken != "" {
 		if r.byToken[b.staticToken] == nil {
-			r.byToken[b.staticToken] = &grant{b: b, userData: "{}", static: true}
+			r.byToken[b.staticToken] = &grant{b: b, static: true}
 			b.mu.Lock()
 			b.tokens = append(b.tokens, b.staticToken)
 			b.mu.Unlock()

@@ -9,8 +9,8 @@ import (
 
 // errNotReadyToSpawn is why a connect that would spawn is refused while
 // spawns are held (a build runs or failed) or a container runner has no
-// image yet. Connects answer it with 503: code NotReadyToSpawn on the
-// Jamsocket surface, kind NoDroneAvailable on Plane's.
+// image yet. Connects answer it with 503, code NotReadyToSpawn, on the
+// Jamsocket surface and with Plane's 500, kind NoDroneAvailable, on Plane's.
 var errNotReadyToSpawn = errors.New("not ready to spawn")
 
 // sampler is a backend whose resource use is read from somewhere other
@@ -20,9 +20,9 @@ type sampler interface {
 }
 
 // HoldSpawns makes connects that would spawn a backend fail with a 503 "not
-// ready to spawn" error that gives reason (e.g. "the image is building"),
-// until SetImage or HoldSpawns(""). Connects to running backends still
-// succeed.
+// ready to spawn" error that gives reason (e.g. "the image is building"), a
+// 500 NoDroneAvailable on Plane's surface, until SetImage or
+// HoldSpawns(""). Connects to running backends still succeed.
 func (s *Server) HoldSpawns(reason string) {
 	s.mu.Lock()
 	s.hold = reason

@@ -22,12 +22,31 @@ type pollFunc func() (events []sseEvent, wake <-chan struct{}, done bool)
 // keep-alive comment (":\n\n") after every keep-alive interval of silence and
 // returns when poll says done, the client goes away or the server closes.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollFunc) {
+	s.stream(w, r, poll, s.keepAlive)
+}
+
+// streamDataOnly is streamEvents without keep-alives: every line it sends is
+// a data: line. The official dev server's status stream is so
+// (cli/src/dev-server/index.ts handleStatusStreamRequest), and the official
+// browser client warns in the console about every other line.
+func (s *Server) streamDataOnly(w http.ResponseWriter, r *http.Request, poll pollFunc) {
+	s.stream(w, r, poll, 0)
+}
+
+// stream is streamEvents with a keep-alive every keepAlive of silence, none
+// when keepAlive is 0.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, poll pollFunc, keepAlive time.Duration) {
 	rc, ok := startSSE(w)
 	if !ok {
 		return
 	}
-	keepAlive := time.NewTimer(s.keepAlive)
-	defer keepAlive.Stop()
+	var quiet *time.Timer // fires after keepAlive of silence; nil: never
+	var quietC <-chan time.Time
+	if keepAlive > 0 {
+		quiet = time.NewTimer(keepAlive)
+		defer quiet.Stop()
+		quietC = quiet.C
+	}
 	var buf bytes.Buffer
 	for {
 		events, wake, done := poll()
@@ -47,18 +66,20 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollF
 			if _, err := w.Write(buf.Bytes()); err != nil || rc.Flush() != nil {
 				return
 			}
-			keepAlive.Reset(s.keepAlive)
+			if quiet != nil {
+				quiet.Reset(keepAlive)
+			}
 		}
 		if done {
 			return
 		}
 		select {
 		case <-wake:
-		case <-keepAlive.C:
+		case <-quietC:
 			if _, err := w.Write([]byte(":\n\n")); err != nil || rc.Flush() != nil {
 				return
 			}
-			keepAlive.Reset(s.keepAlive)
+			quiet.Reset(keepAlive)
 		case <-r.Context().Done():
 			return
 		case <-s.closing:
