@@ -38,7 +38,7 @@ var defaultBounds = registryBounds{live: maxLiveBackends, retained: maxRetainedT
 type grant struct {
 	b        *backend
 	user     string
-	userData string // JSON of auth, "{}" when none; "" for a static token
+	userData string    // JSON of auth, "{}" when none; "" for a static token
 	secret   string    // "" for a static token
 	static   bool      // a static token: the path is forwarded unchanged
 	expires  time.Time // when the token stops opening requests (zero: never)
