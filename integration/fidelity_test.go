@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"errors"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -25,14 +24,9 @@ func scenarioIdleFromTheSpawn(t *testing.T, tg target, r runner) {
 		t.Skip("handler backends are served by the plane, which answers at once")
 	}
 	srv := newServer(t, tg, r, nil) // startup timeout 30 s
-	ctx := testContext(t)
 	spawn := inMode(modeNoListen)
 	spawn.MaxIdleSeconds = 1
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Spawn: spawn})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	var term *jamsocket.BackendTerminatedError
-	require.True(t, errors.As(err, &term), "want a *BackendTerminatedError, got %T: %v", err, err)
+	conn, term := spawnNeverReady(t, srv.Client, &jamsocket.ConnectRequest{Spawn: spawn})
 	assert.Equal(t, jamsocket.ReasonSwept, term.State.TerminationReason)
 	seen := states(t, srv.Client, conn.BackendID, nil)
 	assert.Equal(t, []jamsocket.BackendStatus{jamsocket.StatusScheduled, jamsocket.StatusLoading,
@@ -76,11 +70,7 @@ func scenarioLimitsPlaneCannotRead(t *testing.T, tg target, r runner) {
 		"negative cpu_period":         {CPUPeriod: -1},
 		"negative cpu_time_limit":     {CPUTimeLimit: -1},
 	} {
-		conn, err := srv.Client.Spawn(ctx, spawn(limits))
-		require.NoError(t, err, name)
-		_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-		var term *jamsocket.BackendTerminatedError
-		require.True(t, errors.As(err, &term), "%s: want a *BackendTerminatedError, got %T: %v", name, err, err)
+		conn, term := spawnNeverReady(t, srv.Client, spawn(limits))
 		assertNeverRan(t, tg, term.State)
 		assert.Equal(t, []jamsocket.BackendStatus{jamsocket.StatusScheduled, jamsocket.StatusLoading,
 			jamsocket.StatusTerminated}, statuses(states(t, srv.Client, conn.BackendID, nil)), "%s: ended while loading", name)
@@ -98,11 +88,7 @@ func scenarioStartFails(t *testing.T, tg target, r runner) {
 		}
 	})
 	ctx := testContext(t)
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "k"})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	var term *jamsocket.BackendTerminatedError
-	require.True(t, errors.As(err, &term), "want a *BackendTerminatedError, got %T: %v", err, err)
+	conn, term := spawnNeverReady(t, srv.Client, &jamsocket.ConnectRequest{Key: "k"})
 	assertNeverRan(t, tg, term.State)
 	seen := states(t, srv.Client, conn.BackendID, nil)
 	assert.Equal(t, []jamsocket.BackendStatus{jamsocket.StatusScheduled, jamsocket.StatusLoading,

@@ -126,6 +126,22 @@ func spawnReady(t *testing.T, c *jamsocket.Client, req *jamsocket.ConnectRequest
 	return conn
 }
 
+// spawnNeverReady spawns with req and waits for ready, which must not
+// come: it returns the connect's answer and the ending state WaitReady
+// reported.
+func spawnNeverReady(t *testing.T, c *jamsocket.Client, req *jamsocket.ConnectRequest) (*jamsocket.ConnectResponse, *jamsocket.BackendTerminatedError) {
+	t.Helper()
+	ctx := testContext(t)
+	conn, err := c.Spawn(ctx, req)
+	require.NoError(t, err)
+	_, err = c.WaitReady(ctx, conn.BackendID)
+	var term *jamsocket.BackendTerminatedError
+	require.True(t, errors.As(err, &term), "want a *BackendTerminatedError, got %T: %v", err, err)
+	require.ErrorIs(t, err, jamsocket.ErrBackendTerminated)
+	require.Equal(t, conn.BackendID, term.BackendID)
+	return conn, term
+}
+
 // states reads a backend's status stream to its end (after terminated).
 // onReady, if set, is called once when ready arrives.
 func states(t *testing.T, c *jamsocket.Client, id string, onReady func()) []*jamsocket.BackendState {

@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -212,14 +211,7 @@ func scenarioOtherTag(t *testing.T, tg target, r runner) {
 // panics, never becomes ready.
 func scenarioCrashAtStart(t *testing.T, tg target, r runner) {
 	srv := newServer(t, tg, r, nil)
-	ctx := testContext(t)
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Spawn: inMode(modeCrashAtBoot)})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	var term *jamsocket.BackendTerminatedError
-	require.True(t, errors.As(err, &term), "want a *BackendTerminatedError, got %T: %v", err, err)
-	assert.ErrorIs(t, err, jamsocket.ErrBackendTerminated)
-	assert.Equal(t, conn.BackendID, term.BackendID)
+	_, term := spawnNeverReady(t, srv.Client, &jamsocket.ConnectRequest{Spawn: inMode(modeCrashAtBoot)})
 	assert.Equal(t, jamsocket.StatusTerminated, term.State.Status)
 	if r.process {
 		require.NotNil(t, term.State.ExitError)
@@ -237,12 +229,7 @@ func scenarioNeverListens(t *testing.T, tg target, r runner) {
 		t.Skip("handler backends are served by the plane, which always listens")
 	}
 	srv := newServer(t, tg, r, func(cfg *localplane.Config) { cfg.StartupTimeout = 300 * time.Millisecond })
-	ctx := testContext(t)
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Spawn: inMode(modeNoListen)})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	var term *jamsocket.BackendTerminatedError
-	require.True(t, errors.As(err, &term), "want a *BackendTerminatedError, got %T: %v", err, err)
+	conn, term := spawnNeverReady(t, srv.Client, &jamsocket.ConnectRequest{Spawn: inMode(modeNoListen)})
 	assert.Equal(t, jamsocket.ReasonStartupTimeout, term.State.TerminationReason)
 
 	seen := states(t, srv.Client, conn.BackendID, nil)

@@ -237,13 +237,7 @@ func TestOfficialClientFlowFromAnotherOrigin(t *testing.T) {
 	// stream the page reads had the time to send keep-alives, if it did.
 	pl := p.openStream(p.APIURL() + "/pub/b/" + exchanged.BackendID + "/status-stream")
 	pl.until(types.StatusReady)
-	for comments := 0; comments < 2; {
-		line, err := pl.r.ReadString('\n')
-		require.NoError(t, err)
-		if line == ":\n" {
-			comments++
-		}
-	}
+	pl.keepAlives(2)
 	require.NoError(t, p.Terminate(exchanged.BackendID, false), "the app's server terminates the backend")
 
 	ended := run(t, tab, chromedp.Evaluate[pageEnd](`window.flow.afterEnd()`, chromedp.EvalAwaitPromise))

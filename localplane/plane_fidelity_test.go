@@ -250,13 +250,7 @@ func TestJamsocketStatusStreamSendsOnlyData(t *testing.T) {
 	js.until(types.StatusReady)
 	pl := p.openStream(p.APIURL() + "/pub/b/" + res.BackendID + "/status-stream")
 	pl.until(types.StatusReady)
-	for comments := 0; comments < 2; { // two keep-alive intervals of silence pass
-		line, err := pl.r.ReadString('\n')
-		require.NoError(t, err)
-		if line == ":\n" {
-			comments++
-		}
-	}
+	pl.keepAlives(2) // two keep-alive intervals of silence pass
 	require.NoError(t, p.Terminate(res.BackendID, false))
 	for {
 		ev, ok := js.next() // fails the test on any line but data:
@@ -298,5 +292,18 @@ func TestProxyOwnAnswersCarryCORS(t *testing.T) {
 		assert.Equal(t, "*", hdr.Get("Access-Control-Allow-Origin"), tc.name)
 		assert.Equal(t, "*", hdr.Get("Access-Control-Allow-Methods"), tc.name)
 		assert.Equal(t, "*, Authorization", hdr.Get("Access-Control-Allow-Headers"), tc.name)
+	}
+}
+
+// keepAlives reads the stream until n keep-alive comments have come: at
+// least n keep-alive intervals of silence have passed.
+func (s *sseStream) keepAlives(n int) {
+	s.t.Helper()
+	for n > 0 {
+		line, err := s.r.ReadString('\n')
+		require.NoError(s.t, err)
+		if line == ":\n" {
+			n--
+		}
 	}
 }
