@@ -288,6 +288,15 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 		waitJS(end+` !== null && `+end+`.textContent === 'exit code 3' && `+end+`.classList.contains('bad')`),
 	)
 
+	// A backend that never started (limits Plane's drone cannot read): so
+	// said, and marked abnormal.
+	never := p.connect(map[string]any{"spawn": map[string]any{"executable": map[string]any{
+		"resource_limits": map[string]any{"cpu_period_percent": 300},
+	}}})
+	p.statusStream(never.BackendID).until(types.StatusTerminated)
+	end = fmt.Sprintf(`document.querySelector('#backends tr[data-id=%q] td.c-end')`, never.BackendID)
+	do(t, tab, waitJS(end+` !== null && `+end+`.textContent === 'failed to start' && `+end+`.classList.contains('bad')`))
+
 	// Hard terminate from the backend's page: SIGKILL, asked for, so shown
 	// but not marked abnormal.
 	hard := p.connect(map[string]any{"key": "hard"})

@@ -133,14 +133,16 @@ const lastState = (b) => b.statuses[b.statuses.length - 1];
 // ending says how a terminated backend ended: the reason, and the exit code
 // or signal (a process killed by signal N exits with 128+N). The end is
 // abnormal (bad) when the backend failed to start, timed out, or exited
-// non-zero by itself; the plane's own SIGTERM or SIGKILL is not.
+// non-zero by itself; the plane's own SIGTERM or SIGKILL is not. One that
+// never ran ends, as on Plane, with no reason and no exit code.
 function ending(b) {
   const st = lastState(b);
   if (st.status !== 'terminated') return { text: '', bad: false };
   const reason = st.termination_reason || '';
+  const code = st.exit_code;
+  if (!reason && (code === undefined || code === null)) return { text: 'failed to start', bad: true };
   const parts = reason ? [reason] : [];
   let bad = reason === 'internalerror' || reason === 'startuptimeout';
-  const code = st.exit_code;
   if (code !== undefined && code !== null && code !== 0) {
     const sig = code - 128;
     parts.push(sig > 0 && sig < 65 ? `signal ${sig}${SIGNALS[sig] ? ' (' + SIGNALS[sig] + ')' : ''}` : `exit code ${code}`);
