@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -98,31 +97,15 @@ window.flow = (() => {
 })()
 </script>`
 
-// crossOriginBackend is a session backend that serves an app's pages
-// through the proxy: JSON on /poll, a WebSocket echo on /ws that accepts the
-// app's origin (a backend behind a proxy sees the proxy's host, not the
-// page's).
-func crossOriginBackend(localplane.Backend) http.Handler {
+// appBackend is a session backend that serves an app's page through the
+// proxy: JSON on /poll, the WebSocket echo (which takes any origin) on /ws.
+func appBackend(localplane.Backend) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"n":%q}`, r.URL.Query().Get("n"))
 	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"localhost:*"}})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		typ, msg, err := c.Read(r.Context())
-		if err != nil {
-			return
-		}
-		if c.Write(r.Context(), typ, append([]byte(wsecho.Prefix), msg...)) != nil {
-			return
-		}
-		c.Read(r.Context()) // until the connection ends
-	})
+	mux.HandleFunc("/ws", wsecho.Serve)
 	return mux
 }
 
@@ -224,7 +207,7 @@ type pageEnd struct {
 
 func TestOfficialClientFlowFromAnotherOrigin(t *testing.T) {
 	tab := newTab(t)
-	p := startPlane(t, localplane.Config{Handler: crossOriginBackend}) // keep-alives every 50 ms
+	p := startPlane(t, localplane.Config{Handler: appBackend}) // keep-alives every 50 ms
 	console := watchConsole(tab)
 	do(t, tab, chromedp.Navigate(appServer(t, p)+"/"))
 
