@@ -196,3 +196,17 @@ func (e *StreamError) Error() string {
 
 // Unwrap returns the last failure.
 func (e *StreamError) Unwrap() error { return e.Err }
+
+// RangeError is a number in a spawn that Plane's types cannot hold, refused
+// by the Plane driver before anything is sent.
+type RangeError struct {
+	// Field names the SpawnConfig field, e.g. "ResourceLimits.CPUPeriod".
+	Field string
+	// Value is what was asked for; Min and Max bound what the target takes.
+	Value, Min, Max int64
+}
+
+// Error names the field, its value and the range Plane takes.
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("jamsocket: %s %d is outside Plane's range %d-%d", e.Field, e.Value, e.Min, e.Max)
+}
