@@ -258,6 +258,10 @@ func (p *planeDriver) terminate(ctx context.Context, backendID string, hard bool
 	}, nil)
 }
 
+// forgotten is false: Plane keeps every backend's record, and its 404 is
+// an unknown id.
+func (p *planeDriver) forgotten(error) bool { return false }
+
 // maxIdleSeconds is the max_idle_seconds a spawn sends: its own, else the
 // configured default, else none.
 func (p *planeDriver) maxIdleSeconds(spawn *SpawnConfig) int {

@@ -323,8 +323,10 @@ func TestPlaneErrors(t *testing.T) {
 		{409, "KeyHeld", ErrConflict, 1},
 		{409, "KeyUnheldNoSpawnConfig", ErrConflict, 1},
 		{400, "NoClusterProvided", nil, 1},
-		{500, "NoDroneAvailable", nil, 1},
-		{500, "FailedToAcquireKey", nil, 1},
+		// A keyed connect repeats these (fastRetry: 3 repeats); the last
+		// answer is the error.
+		{500, "NoDroneAvailable", nil, 1 + fastRetry.MaxRetries},
+		{500, "FailedToAcquireKey", nil, 1 + fastRetry.MaxRetries},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			mock := httpmock.NewMockTransport()
