@@ -203,10 +203,12 @@ type ConnectResponse struct {
 	// URL; may be empty.
 	ReadyURL string `json:"ready_url"`
 	// StatusStreamURL is the backend's public status stream (server-sent
-	// events), right for the target the response came from; hand it to a
-	// browser with StatusURL. No server sends it: the jamsocket Client fills
-	// it in (StatusURL + "/stream" on Jamsocket, the status-stream sibling
-	// on Plane), so it is not part of the JSON.
+	// events), right for the target the response came from, for code of
+	// your own (the official browser libraries do not read it: they open
+	// StatusURL + "/stream", which Plane does not serve). No server sends
+	// it: the jamsocket Client fills it in (StatusURL + "/stream" on
+	// Jamsocket, the status-stream sibling on Plane), so it is not part of
+	// the JSON.
 	StatusStreamURL string `json:"-"`
 }
 
