@@ -284,16 +284,10 @@ func (r ConnectResponse) GoString() string { return "types.ConnectResponse" + r.
 
 // LogValue logs the response with its secrets redacted.
 func (r ConnectResponse) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("backend_id", r.BackendID),
-		slog.Bool("spawned", r.Spawned),
-		slog.String("status", string(r.Status)),
-		slog.String("token", Redacted),
-		slog.String("url", Redacted),
+	return slog.GroupValue(append(r.ForBrowser().logAttrs(),
 		slog.String("secret_token", Redacted),
-		slog.String("status_url", r.StatusURL),
 		slog.String("ready_url", redactIfSet(r.ReadyURL)),
-	)
+	)...)
 }
 
 // redactIfSet hides a URL that may embed a token (the ready URL does).
@@ -348,13 +342,16 @@ func (r BrowserConnectResponse) String() string {
 func (r BrowserConnectResponse) GoString() string { return "types.BrowserConnectResponse" + r.String() }
 
 // LogValue logs the response with its token and URL redacted.
-func (r BrowserConnectResponse) LogValue() slog.Value {
-	return slog.GroupValue(
+func (r BrowserConnectResponse) LogValue() slog.Value { return slog.GroupValue(r.logAttrs()...) }
+
+// logAttrs are LogValue's attributes, which ConnectResponse's extend.
+func (r BrowserConnectResponse) logAttrs() []slog.Attr {
+	return []slog.Attr{
 		slog.String("backend_id", r.BackendID),
 		slog.Bool("spawned", r.Spawned),
 		slog.String("status", string(r.Status)),
 		slog.String("token", Redacted),
 		slog.String("url", Redacted),
 		slog.String("status_url", r.StatusURL),
-	)
+	}
 }
