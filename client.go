@@ -71,7 +71,8 @@ func redactToken(token string) string {
 // or a Plane controller. It is safe for concurrent use; make one and share it.
 //
 // The Client is portable: each target is a driver (the Jamsocket API's in
-// driver_jamsocket.go, Plane's in driver_plane.go) behind the driver
+// driver_jamsocket.go, a dev server's in driver_dev.go, Plane's in
+// driver_plane.go) behind the driver
 // interface, and every method asks the driver, never which target it is on.
 // All drivers send their requests through one caller, the request path.
 type Client struct {
@@ -113,6 +114,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c, err := newCaller(cfg.APIURL, cfg.Token, opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Dev {
+		return &Client{caller: c, driver: devDriver{newJamsocketDriver(c, cfg)}}, nil
 	}
 	return &Client{caller: c, driver: newJamsocketDriver(c, cfg)}, nil
 }

@@ -22,6 +22,11 @@ type driver interface {
 	statusStreamPath(backendID string) string
 	// terminate stops a backend; one that already ended is success.
 	terminate(ctx context.Context, backendID string, hard bool) error
+	// forgotten reports whether err, the answer to a status read, says
+	// that the server does not know the backend now but may have known it:
+	// it forgets backends that ended, and its status stream may still
+	// replay them. Only the official dev server does (devDriver).
+	forgotten(err error) bool
 	// name names the target in errors ("the Jamsocket API").
 	name() string
 	// describe and describeLog describe the configuration, without

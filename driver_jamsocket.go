@@ -87,6 +87,10 @@ func (d *jamsocketDriver) terminate(ctx context.Context, backendID string, hard 
 	return err
 }
 
+// forgotten is false: the hosted API and the local plane forget no
+// backend, and their 404 is an unknown id.
+func (d *jamsocketDriver) forgotten(error) bool { return false }
+
 // codeBackendNotRunning is the code of a terminate of an ended backend.
 const codeBackendNotRunning = "BackendNotRunning"
 

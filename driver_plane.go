@@ -209,21 +209,29 @@ func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest) (*Connec
 }
 
 // checkPlaneRanges refuses, before sending, the numbers Plane's types
-// cannot hold (it would answer a plain-text 422): cpu_period_percent is a
-// u8, the two time limits are i32.
+// cannot hold: cpu_period_percent is a u8, cpu_period and cpu_time_limit
+// are u64 (Plane's drone ends a backend given a negative one, terminated
+// with no reason), the two time limits are i32 (Plane answers a plain-text
+// 422).
 func checkPlaneRanges(spawn *SpawnConfig) error {
 	if spawn == nil {
 		return nil
 	}
-	if spawn.LifetimeLimitSeconds < 0 || spawn.LifetimeLimitSeconds > math.MaxInt32 {
-		return fmt.Errorf("jamsocket: LifetimeLimitSeconds %d is outside Plane's range 0-%d", spawn.LifetimeLimitSeconds, math.MaxInt32)
-	}
-	if spawn.MaxIdleSeconds < 0 || spawn.MaxIdleSeconds > math.MaxInt32 {
-		return fmt.Errorf("jamsocket: MaxIdleSeconds %d is outside Plane's range 0-%d", spawn.MaxIdleSeconds, math.MaxInt32)
+	checks := []RangeError{
+		{Field: "LifetimeLimitSeconds", Value: int64(spawn.LifetimeLimitSeconds), Max: math.MaxInt32},
+		{Field: "MaxIdleSeconds", Value: int64(spawn.MaxIdleSeconds), Max: math.MaxInt32},
 	}
 	if e := spawn.Executable; e != nil && e.ResourceLimits != nil {
-		if p := e.ResourceLimits.CPUPeriodPercent; p < 0 || p > math.MaxUint8 {
-			return fmt.Errorf("jamsocket: ResourceLimits.CPUPeriodPercent %d is outside Plane's range 0-%d", p, math.MaxUint8)
+		limits := e.ResourceLimits
+		checks = append(checks,
+			RangeError{Field: "ResourceLimits.CPUPeriod", Value: limits.CPUPeriod, Max: math.MaxInt64},
+			RangeError{Field: "ResourceLimits.CPUPeriodPercent", Value: limits.CPUPeriodPercent, Max: math.MaxUint8},
+			RangeError{Field: "ResourceLimits.CPUTimeLimit", Value: limits.CPUTimeLimit, Max: math.MaxInt64},
+		)
+	}
+	for _, c := range checks {
+		if c.Value < c.Min || c.Value > c.Max {
+			return &c
 		}
 	}
 	return nil
@@ -249,6 +257,10 @@ func (p *planeDriver) terminate(ctx context.Context, backendID string, hard bool
 		body: json.RawMessage("null"), auth: true, class: retry.Idempotent,
 	}, nil)
 }
+
+// forgotten is false: Plane keeps every backend's record, and its 404 is
+// an unknown id.
+func (p *planeDriver) forgotten(error) bool { return false }
 
 // maxIdleSeconds is the max_idle_seconds a spawn sends: its own, else the
 // configured default, else none.

@@ -67,7 +67,7 @@ func TestFromEnv(t *testing.T) {
 		c, err = FromEnv()
 		require.NoError(t, err)
 		assert.Equal(t, "http://localhost:9123", c.APIURL())
-		assert.Equal(t, "-", c.driver.(*jamsocketDriver).cfg.Account)
+		assert.Equal(t, "-", c.driver.(devDriver).cfg.Account)
 	})
 	t.Run("dev mode errors", func(t *testing.T) {
 		clearEnv(t)

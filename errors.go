@@ -37,6 +37,9 @@ var (
 	// exceed the limit (1 MiB). The stream ends with a *StreamError wrapping
 	// it, since what follows cannot be trusted to be a new event.
 	ErrEventTooLarge = errors.New("jamsocket: stream event too large")
+	// ErrRedirected: the server answered with a redirect, which the Client
+	// refuses (a *RedirectError): the APIs never send one.
+	ErrRedirected = errors.New("jamsocket: redirect refused")
 )
 
 // APIError is a response with a non-2xx status. It is built from the error
@@ -196,3 +199,39 @@ func (e *StreamError) Error() string {
 
 // Unwrap returns the last failure.
 func (e *StreamError) Unwrap() error { return e.Err }
+
+// RangeError is a number in a spawn that Plane's types cannot hold, refused
+// by the Plane driver before anything is sent.
+type RangeError struct {
+	// Field names the SpawnConfig field, e.g. "ResourceLimits.CPUPeriod".
+	Field string
+	// Value is what was asked for; Min and Max bound what the target takes.
+	Value, Min, Max int64
+}
+
+// Error names the field, its value and the range Plane takes.
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("jamsocket: %s %d is outside Plane's range %d-%d", e.Field, e.Value, e.Min, e.Max)
+}
+
+// RedirectError is a redirect the Client refused. The Jamsocket and Plane
+// APIs never send one; following it would resend the API token and the
+// request's body to wherever it points, perhaps over plain http. Nothing
+// was sent there. It matches ErrRedirected; it is not retried.
+type RedirectError struct {
+	// Method and Path locate the request that was redirected.
+	Method, Path string
+	// StatusCode is the redirect's status (301, 302, 303, 307 or 308).
+	StatusCode int
+	// Location is where it pointed, without user part, query or fragment.
+	Location string
+}
+
+// Error names the request, the redirect's status and its target.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("jamsocket: %s %s: refused a %d redirect to %s (the API never redirects; the token and body were not resent)",
+		e.Method, e.Path, e.StatusCode, e.Location)
+}
+
+// Is matches ErrRedirected.
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirected }

@@ -115,3 +115,29 @@ func ExampleClient_StatusStream() {
 	// hard-terminating
 	// terminated
 }
+
+// A backend handler answers the browser with ForBrowser: the shape the
+// official browser libraries take, without the secret token.
+func ExampleConnectResponse_ForBrowser() {
+	srv, err := jamsockettest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	conn, err := srv.Client.Spawn(context.Background(), &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+	if err != nil {
+		panic(err)
+	}
+	answer, err := json.Marshal(conn.ForBrowser()) // in a handler: json.NewEncoder(w).Encode(conn.ForBrowser())
+	if err != nil {
+		panic(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(answer, &fields); err != nil {
+		panic(err)
+	}
+	_, hasSecret := fields["secret_token"]
+	fmt.Println("fields:", len(fields), "spawned:", fields["spawned"], "secret token:", hasSecret)
+	// Output:
+	// fields: 6 spawned: true secret token: false
+}

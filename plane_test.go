@@ -323,8 +323,10 @@ func TestPlaneErrors(t *testing.T) {
 		{409, "KeyHeld", ErrConflict, 1},
 		{409, "KeyUnheldNoSpawnConfig", ErrConflict, 1},
 		{400, "NoClusterProvided", nil, 1},
-		{500, "NoDroneAvailable", nil, 1},
-		{500, "FailedToAcquireKey", nil, 1},
+		// A keyed connect repeats these (fastRetry: 3 repeats); the last
+		// answer is the error.
+		{500, "NoDroneAvailable", nil, 1 + fastRetry.MaxRetries},
+		{500, "FailedToAcquireKey", nil, 1 + fastRetry.MaxRetries},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			mock := httpmock.NewMockTransport()
@@ -423,23 +425,85 @@ func TestPlaneMaxIdle(t *testing.T) {
 	require.Error(t, err, "less than a second cannot be sent")
 }
 
-// Numbers Plane's types cannot hold are refused before anything is sent.
+// Numbers Plane's types cannot hold are refused before anything is sent,
+// with a *RangeError naming the field. (Plane's drone reads cpu_period and
+// cpu_time_limit as u64: sent negative, the backend ends terminated with no
+// reason.)
 func TestPlaneRangesCheckedBeforeSending(t *testing.T) {
-	for name, spawn := range map[string]*SpawnConfig{
-		"cpu_period_percent over 255": {Executable: &Executable{ResourceLimits: &ResourceLimits{CPUPeriodPercent: 256}}},
-		"lifetime over int32":         {LifetimeLimitSeconds: math.MaxInt32 + 1},
-		"idle over int32":             {MaxIdleSeconds: math.MaxInt32 + 1},
-		"negative lifetime":           {LifetimeLimitSeconds: -1},
+	limits := func(l ResourceLimits) *SpawnConfig {
+		return &SpawnConfig{Executable: &Executable{ResourceLimits: &l}}
+	}
+	for name, tc := range map[string]struct {
+		spawn *SpawnConfig
+		field string
+	}{
+		"cpu_period_percent over 255": {limits(ResourceLimits{CPUPeriodPercent: 256}), "ResourceLimits.CPUPeriodPercent"},
+		"negative cpu_period_percent": {limits(ResourceLimits{CPUPeriodPercent: -1}), "ResourceLimits.CPUPeriodPercent"},
+		"negative cpu_period":         {limits(ResourceLimits{CPUPeriod: -1}), "ResourceLimits.CPUPeriod"},
+		"negative cpu_time_limit":     {limits(ResourceLimits{CPUTimeLimit: math.MinInt64}), "ResourceLimits.CPUTimeLimit"},
+		"lifetime over int32":         {&SpawnConfig{LifetimeLimitSeconds: math.MaxInt32 + 1}, "LifetimeLimitSeconds"},
+		"idle over int32":             {&SpawnConfig{MaxIdleSeconds: math.MaxInt32 + 1}, "MaxIdleSeconds"},
+		"negative lifetime":           {&SpawnConfig{LifetimeLimitSeconds: -1}, "LifetimeLimitSeconds"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			mock := httpmock.NewMockTransport()
 			c := newPlaneClient(t, planeCfg, mock)
-			_, err := c.Spawn(context.Background(), &ConnectRequest{Spawn: spawn})
-			require.Error(t, err)
+			_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "k", Spawn: tc.spawn})
+			var rangeErr *RangeError
+			require.ErrorAs(t, err, &rangeErr)
+			assert.Equal(t, tc.field, rangeErr.Field)
+			assert.Contains(t, err.Error(), tc.field)
 			assert.Contains(t, err.Error(), "Plane's range")
 			assert.Equal(t, 0, mock.GetTotalCallCount(), "nothing sent")
 		})
 	}
+	t.Run("the largest values Plane takes are sent", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newPlaneClient(t, planeCfg, mock)
+		mock.RegisterResponder("POST", planeURL+"/ctrl/connect", jsonResponder(200, planeConnectBody))
+		spawn := limits(ResourceLimits{CPUPeriod: math.MaxInt64, CPUPeriodPercent: 255, CPUTimeLimit: math.MaxInt64})
+		spawn.LifetimeLimitSeconds, spawn.MaxIdleSeconds = math.MaxInt32, math.MaxInt32
+		_, err := c.Spawn(context.Background(), &ConnectRequest{Spawn: spawn})
+		require.NoError(t, err)
+		assert.Equal(t, 1, mock.GetTotalCallCount())
+	})
+}
+
+// A keyed connect that meets Plane's 500 NoDroneAvailable or
+// FailedToAcquireKey is repeated (it returns the key's holder, so the
+// repeat makes no second backend); a keyless one is not.
+func TestPlaneSpawnRetriesPlaneKinds(t *testing.T) {
+	for _, kind := range []string{"NoDroneAvailable", "FailedToAcquireKey"} {
+		refusal := jsonResponder(500, `{"id":"e1","kind":"`+kind+`","message":"try again"}`)
+		t.Run(kind+": keyed connect repeated", func(t *testing.T) {
+			mock := httpmock.NewMockTransport()
+			c := newPlaneClient(t, planeCfg, mock)
+			mock.RegisterResponder("POST", planeURL+"/ctrl/connect", sequence(refusal, jsonResponder(200, planeConnectBody)))
+			resp, err := c.Spawn(context.Background(), &ConnectRequest{Key: "doc-42"})
+			require.NoError(t, err)
+			assert.Equal(t, "vt7jja037few8s", resp.BackendID, "one backend, from the repeat")
+			assert.Equal(t, 2, mock.GetTotalCallCount())
+		})
+		t.Run(kind+": keyless connect not repeated", func(t *testing.T) {
+			mock := httpmock.NewMockTransport()
+			c := newPlaneClient(t, planeCfg, mock)
+			mock.RegisterResponder("POST", planeURL+"/ctrl/connect", sequence(refusal, jsonResponder(200, planeConnectBody)))
+			_, err := c.Spawn(context.Background(), nil)
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, http.StatusInternalServerError, apiErr.StatusCode)
+			assert.Equal(t, kind, apiErr.Code, "the body reaches the error whole")
+			assert.Equal(t, 1, mock.GetTotalCallCount(), "never repeated: it could spawn a second backend")
+		})
+	}
+	t.Run("other 500s are not repeated", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newPlaneClient(t, planeCfg, mock)
+		mock.RegisterResponder("POST", planeURL+"/ctrl/connect", jsonResponder(500, `{"id":"e2","kind":"KeyHeldUnhealthy","message":"Lock is held but unhealthy."}`))
+		_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "doc-42"})
+		require.Error(t, err)
+		assert.Equal(t, 1, mock.GetTotalCallCount())
+	})
 }
 
 // The same meaning, whichever dialect said it.

@@ -65,8 +65,11 @@ func newCaller(rawURL, token string, opts []Option) (*caller, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: defaultTransport(), Timeout: 30 * time.Second}
 	}
+	// Both clients are copies: the caller's own *http.Client is never
+	// changed. Neither follows a redirect (see refuseRedirect).
 	streamClient := *hc
 	streamClient.Timeout = 0
+	streamClient.CheckRedirect = refuseRedirect
 	c.stream = &streamClient
 	// retryablehttp closes the transport's idle connections whenever a
 	// request fails for good or is cancelled, emptying the pool every other
@@ -77,6 +80,7 @@ func newCaller(rawURL, token string, opts []Option) (*caller, error) {
 	retryClient := *hc
 	retryClient.Transport = attemptTransport{rt: transportOf(hc), timeout: hc.Timeout}
 	retryClient.Timeout = 0
+	retryClient.CheckRedirect = refuseRedirect
 	// One retrying client per class, each with its own decision: the class
 	// never travels through the request's context.
 	for class := range c.retrying {
@@ -92,6 +96,26 @@ func newCaller(rawURL, token string, opts []Option) (*caller, error) {
 		}
 	}
 	return c, nil
+}
+
+// refuseRedirect is every Client's CheckRedirect: the APIs never redirect,
+// and following one would resend the Authorization header (Go keeps it on a
+// redirect to the same host, even from https to plain http) and a 307's
+// body to wherever the answer points.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	e := &RedirectError{Location: redactLocation(req.URL)}
+	if req.Response != nil {
+		e.StatusCode = req.Response.StatusCode
+	}
+	return e
+}
+
+// redactLocation is a redirect's target without its user part, query and
+// fragment, which may carry secrets.
+func redactLocation(u *url.URL) string {
+	shown := *u
+	shown.User, shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = nil, "", false, "", ""
+	return shown.String()
 }
 
 // request is one API call: everything do needs to send it and classify its
@@ -244,10 +268,16 @@ func (c *caller) readBody(resp *http.Response) ([]byte, error) {
 }
 
 // transportError wraps a failure to exchange; the context's error wins, so
-// that callers can match context.Canceled and DeadlineExceeded.
+// that callers can match context.Canceled and DeadlineExceeded. A refused
+// redirect is returned as itself, without the *url.Error around it, which
+// quotes the whole Location.
 func (c *caller) transportError(ctx context.Context, r request, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("jamsocket: %s %s: %w", r.method, r.path, ctxErr)
+	}
+	if redirect, ok := errors.AsType[*RedirectError](err); ok {
+		redirect.Method, redirect.Path = r.method, r.path
+		return redirect
 	}
 	return fmt.Errorf("jamsocket: %s %s: %w", r.method, r.path, c.scrub(err))
 }
@@ -321,6 +351,9 @@ func (c *caller) checkRetry(class retry.Class) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return false, ctxErr
+		}
+		if errors.Is(err, ErrRedirected) {
+			return false, nil
 		}
 		again, why := retry.Decide(class, resp, err)
 		if again {

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/internal/retry"
@@ -49,13 +50,71 @@ func (c *Client) StatusStream(ctx context.Context, backendID string) iter.Seq2[*
 			yield(nil, err)
 			return
 		}
+		c.statusStream(ctx, c.driver.statusStreamPath(backendID))(yield)
+	}
+}
+
+// statusStream is the status stream at path, as StatusStream describes it.
+func (c *caller) statusStream(ctx context.Context, path string) iter.Seq2[*BackendState, error] {
+	return func(yield func(*BackendState, error) bool) {
 		seen := statusDeduper{}
 		s := eventStream[*BackendState]{
-			path:   c.driver.statusStreamPath(backendID),
+			path:   path,
 			decode: func(ev sse.Event) (*BackendState, bool, error) { return seen.decode(ev) },
 			isLast: func(s *BackendState) bool { return s.Status.IsTerminal() },
 		}
-		s.run(ctx, c.caller, yield)
+		s.run(ctx, c, yield)
+	}
+}
+
+// maxReplayWait bounds how long a server that said it does not know a
+// backend is given to replay it on its status stream. A status stream
+// replays a backend's history at once, so one that stays silent is the
+// stream of an id the server never had.
+const maxReplayWait = 5 * time.Second
+
+// replayWait is maxReplayWait, or the stream policy's idle timeout if
+// shorter.
+func (c *caller) replayWait() time.Duration { return min(maxReplayWait, c.opts.stream.IdleTimeout) }
+
+// errNoReplay says that a status stream replayed nothing in time.
+var errNoReplay = errors.New("the status stream replayed no status")
+
+// The phases of replayedStatuses.
+const (
+	awaitingReplay int32 = iota
+	replayArrived
+	replayTimedOut
+)
+
+// replayedStatuses is the status stream at path, asked of a server that
+// said it does not know the backend (devDriver.forgotten). If no status
+// comes within the replay wait, it yields errNoReplay and ends.
+func (c *caller) replayedStatuses(ctx context.Context, path string) iter.Seq2[*BackendState, error] {
+	return func(yield func(*BackendState, error) bool) {
+		streamCtx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		// The phase settles once, so that a status arriving as the wait
+		// runs out is either the replay or too late, never both.
+		var phase atomic.Int32
+		wait := time.AfterFunc(c.replayWait(), func() {
+			if phase.CompareAndSwap(awaitingReplay, replayTimedOut) {
+				cancel(errNoReplay)
+			}
+		})
+		defer wait.Stop()
+		for state, err := range c.statusStream(streamCtx, path) {
+			if err == nil && phase.CompareAndSwap(awaitingReplay, replayArrived) {
+				wait.Stop()
+			}
+			if phase.Load() == replayTimedOut && ctx.Err() == nil {
+				yield(nil, errNoReplay)
+				return
+			}
+			if !yield(state, err) {
+				return
+			}
+		}
 	}
 }
 
@@ -114,6 +173,13 @@ type WaitOptions struct {
 // status seen and unwrapping to the cause: the context's error
 // (errors.Is(err, context.DeadlineExceeded) works), or an error no retry
 // will cure, such as ErrNotFound for an unknown backend.
+//
+// The official dev server forgets a backend once it ended, and answers its
+// status with a bare 404, as it does for an id it never had and for a
+// backend spawned a moment ago; on a Dev client WaitReady then follows the
+// status stream, which replays the backend's statuses (ending in
+// terminated: ErrBackendTerminated). A stream that replays nothing within a
+// few seconds means an unknown id: ErrNotFound.
 func (c *Client) WaitReady(ctx context.Context, backendID string, opts ...*WaitOptions) (*BackendState, error) {
 	w := waiter{c: c, backendID: backendID}
 	if len(opts) > 0 && opts[0] != nil {
@@ -139,6 +205,10 @@ func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
 	}
 	state, err := w.c.Status(ctx, w.backendID)
 	switch {
+	case err != nil && ctx.Err() == nil && w.c.driver.forgotten(err):
+		// The server does not know the backend now; its status stream
+		// replays it if it ended, or if it is too new to be known.
+		return w.follow(ctx, err)
 	case err != nil && (ctx.Err() != nil || permanent(err)):
 		return nil, w.fail(err)
 	case err != nil:
@@ -148,14 +218,40 @@ func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
 	if done, ready, err := w.see(state); done {
 		return ready, err
 	}
-	for state, err := range w.c.StatusStream(ctx, w.backendID) {
+	return w.follow(ctx, nil)
+}
+
+// follow reads the status stream until readiness is decided, falling back
+// to polling when the stream gives up. unknown, if not nil, is the status
+// read's answer that the server does not know the backend: then the stream
+// must replay the backend (replayedStatuses), else that answer stands.
+func (w *waiter) follow(ctx context.Context, unknown error) (*BackendState, error) {
+	statuses := w.c.StatusStream(ctx, w.backendID)
+	if unknown != nil {
+		statuses = w.c.replayedStatuses(ctx, w.c.driver.statusStreamPath(w.backendID))
+	}
+	for state, err := range statuses {
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case errors.Is(err, errNoReplay):
+				return nil, w.fail(unknown)
+			case ctx.Err() != nil:
 				return nil, w.fail(err)
 			}
 			w.c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: status stream given up, polling",
 				slog.String("backend_id", w.backendID))
 			return w.poll(ctx)
+		}
+		if unknown != nil && state.Status == StatusReady {
+			// A replay holds the whole history: the ready of a backend
+			// that ended since comes before its end. The server knows a
+			// backend that is ready now.
+			w.record(state)
+			current, err := w.c.Status(ctx, w.backendID)
+			if err != nil {
+				continue // forgotten, or unreadable: the stream goes on
+			}
+			state = current
 		}
 		if done, ready, err := w.see(state); done {
 			return ready, err
@@ -166,13 +262,19 @@ func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
 	return w.poll(ctx)
 }
 
-// see records a status and says whether waiting is over, and with what: the
-// ready state, or a *BackendTerminatedError for an ending one.
-func (w *waiter) see(state *BackendState) (done bool, ready *BackendState, err error) {
+// record passes a status to onStatus, the first time it is seen, and
+// keeps it as the last status seen.
+func (w *waiter) record(state *BackendState) {
 	if w.seen.fresh(state) && w.onStatus != nil {
 		w.onStatus(state)
 	}
 	w.last = state
+}
+
+// see records a status and says whether waiting is over, and with what: the
+// ready state, or a *BackendTerminatedError for an ending one.
+func (w *waiter) see(state *BackendState) (done bool, ready *BackendState, err error) {
+	w.record(state)
 	switch {
 	case state.Status == StatusReady:
 		return true, state, nil
@@ -191,10 +293,14 @@ func (w *waiter) poll(ctx context.Context) (*BackendState, error) {
 			return nil, w.fail(err)
 		}
 		state, err := w.c.Status(ctx, w.backendID)
-		if err != nil {
-			if ctx.Err() != nil || permanent(err) {
-				return nil, w.fail(err)
-			}
+		switch {
+		case err != nil && ctx.Err() == nil && w.last != nil && w.c.driver.forgotten(err):
+			// It was seen alive, and the server has forgotten it since:
+			// it ended.
+			return nil, &BackendTerminatedError{BackendID: w.backendID}
+		case err != nil && (ctx.Err() != nil || permanent(err)):
+			return nil, w.fail(err)
+		case err != nil:
 			continue
 		}
 		if done, ready, err := w.see(state); done {

@@ -252,10 +252,11 @@ func (c *caller) openStream(ctx context.Context, path string, auth bool, lastEve
 }
 
 // permanent reports a failure that repeating the request will not cure: a
-// 4xx other than 408 and 429, a response that is not the promised one, or a
-// stream event over the limit (the server would send it again).
+// 4xx other than 408 and 429, a response that is not the promised one, a
+// refused redirect, or a stream event over the limit (the server would send
+// it again).
 func permanent(err error) bool {
-	if errors.Is(err, ErrEventTooLarge) {
+	if errors.Is(err, ErrEventTooLarge) || errors.Is(err, ErrRedirected) {
 		return true
 	}
 	var apiErr *APIError

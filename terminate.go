@@ -16,7 +16,10 @@ type TerminateOptions struct {
 // Terminate is idempotent on every target: a backend that already ended is
 // success (nil), whether it ended long ago or a first attempt that the
 // retry did not hear back from ended it. An unknown id is an error matching
-// ErrNotFound.
+// ErrNotFound. The official dev server answers a bare 404 both for a
+// backend it forgot (it forgets them once they end) and for an id it never
+// had; on a Dev client Terminate tells them apart by the status stream's
+// replay, so an unknown id there takes a few seconds to be ErrNotFound.
 func (c *Client) Terminate(ctx context.Context, backendID string, opts *TerminateOptions) error {
 	if err := checkBackendID(backendID); err != nil {
 		return err

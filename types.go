@@ -16,6 +16,10 @@ type (
 	ResourceLimits = types.ResourceLimits
 	// ConnectResponse says how to reach a backend; see types.ConnectResponse.
 	ConnectResponse = types.ConnectResponse
+	// BrowserConnectResponse is a ConnectResponse without its secret token,
+	// in the shape the official browser libraries accept; see
+	// types.BrowserConnectResponse and ConnectResponse.ForBrowser.
+	BrowserConnectResponse = types.BrowserConnectResponse
 	// BackendState is one status of a backend; see types.BackendState.
 	BackendState = types.BackendState
 	// BackendStatus is a lifecycle status; see types.BackendStatus.

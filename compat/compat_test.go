@@ -20,9 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
 	"github.com/jamsocket-go/jamsocket/localplane"
@@ -145,6 +147,40 @@ func TestOfficialClientsAgainstDevDockerfile(t *testing.T) {
 		}
 	}()
 	runCheck(t, node, apiURL, token, "session backend listening")
+}
+
+// TestForBrowserPassesOfficialValidator spawns through the SDK against the
+// local plane and hands ConnectResponse.ForBrowser to the official
+// isConnectResponse: it passes, without a secret token. The answer
+// examples/handler gave before (no spawned, no token) is refused, so the
+// validator is seen to refuse.
+func TestForBrowserPassesOfficialValidator(t *testing.T) {
+	node := nodeAndModules(t)
+	srv := jamsockettest.NewServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+	require.NoError(t, err)
+	require.NotEmpty(t, conn.SecretToken, "the local plane gives a secret token, which must not reach the browser")
+	browser := conn.ForBrowser()
+
+	old := map[string]any{"backend_id": conn.BackendID, "url": conn.URL, "status_url": conn.StatusURL,
+		"status_stream_url": conn.StatusStreamURL, "status": conn.Status}
+	values, err := json.Marshal([]any{browser, conn, old})
+	require.NoError(t, err)
+	browserJSON, err := json.Marshal(browser)
+	require.NoError(t, err)
+	assert.NotContains(t, string(browserJSON), conn.SecretToken)
+
+	cmd := exec.CommandContext(ctx, node, "validate.mjs")
+	cmd.Stdin = bytes.NewReader(values)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	var valid []bool
+	require.NoError(t, json.Unmarshal(out, &valid), string(out))
+	assert.Equal(t, []bool{true, true, false}, valid, "ForBrowser, the whole response, the old handler's answer")
 }
 
 // nodeAndModules returns node's path, or skips the test when node or

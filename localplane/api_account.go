@@ -71,18 +71,25 @@ func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// jamsocketAuth answers GET /auth: the configured accounts, or the first
-// maxSeenAccounts accounts named so far, sorted. A wrong token never gets here (401).
+// DefaultAccount is the account GET /auth lists, without Config.Accounts,
+// before any request has named one: `jamsocket login` against a fresh dev
+// server saves it.
+const DefaultAccount = "local"
+
+// jamsocketAuth answers GET /auth: the configured accounts; without them, as
+// an admin (the local plane takes any account), the first maxSeenAccounts
+// accounts named so far, sorted, or DefaultAccount before any. A wrong
+// token never gets here (401).
 func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
-	accounts := slices.Clone(s.cfg.Accounts)
+	accounts, admin := slices.Clone(s.cfg.Accounts), false
 	if len(accounts) == 0 {
-		accounts = s.reg.seenAccounts()
+		accounts, admin = s.reg.seenAccounts(), true
+	}
+	if len(accounts) == 0 {
+		accounts = []string{DefaultAccount}
 	}
 	slices.Sort(accounts)
-	if accounts == nil {
-		accounts = []string{}
-	}
-	writeJSON(w, http.StatusOK, types.AuthInfo{Status: "ok", Accounts: accounts, IsAdmin: false})
+	writeJSON(w, http.StatusOK, types.AuthInfo{Status: "ok", Accounts: accounts, IsAdmin: admin})
 }
 
 // jamsocketTerminateAll terminates the live backends of a service (every

@@ -92,7 +92,7 @@ func TestAuth(t *testing.T) {
 	code, body, hdr := p.do("GET", "/auth", nil, auth...)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-	assert.JSONEq(t, `{"status":"ok","accounts":[],"is_admin":false}`, string(body))
+	assert.JSONEq(t, `{"status":"ok","accounts":["local"],"is_admin":true}`, string(body), "fresh: an admin, with an account to log in as")
 
 	for _, path := range []string{"/v2/service/zeta/svc/connect", "/v2/service/acct/svc/connect"} {
 		code, body, _ = p.do("POST", path, nil, auth...)
@@ -103,7 +103,7 @@ func TestAuth(t *testing.T) {
 	code, _, _ = p.do("GET", "/v2/account/intruder/backends", nil) // refused: not seen
 	require.Equal(t, http.StatusUnauthorized, code)
 	_, body, _ = p.do("GET", "/auth", nil, auth...)
-	assert.JSONEq(t, `{"status":"ok","accounts":["acct","zeta"],"is_admin":false}`, string(body))
+	assert.JSONEq(t, `{"status":"ok","accounts":["acct","zeta"],"is_admin":true}`, string(body))
 
 	for _, header := range [][]string{nil, {"Authorization", "Bearer nope"}} {
 		code, body, hdr = p.do("GET", "/auth", nil, header...)

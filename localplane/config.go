@@ -92,8 +92,9 @@ type Config struct {
 	// caller repeats the request. Default 50.
 	TerminateBatchSize int
 	// Accounts, if set, are the accounts GET /auth reports. By default it
+	// answers as an admin (the local plane accepts any account) and
 	// reports the first 64 accounts that requests on the Jamsocket surface
-	// have named (the local plane accepts any account).
+	// have named, or DefaultAccount before any.
 	Accounts []string
 	// ImageRegistry, if set, is the host[:port] of an image registry that
 	// GET /service/{account}/{service}/image-name points at, answering

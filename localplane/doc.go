@@ -47,8 +47,10 @@
 // environments) spawned before the body's before, oldest first, at most
 // Config.TerminateBatchSize per call (is_complete is false while more
 // remain); dry_run only counts. GET /auth answers {"status":"ok",
-// "accounts":[…],"is_admin":false} with Config.Accounts, or else the first
-// 64 accounts the Jamsocket surface has been asked about.
+// "accounts":[…],"is_admin":false} with Config.Accounts, or else, as an
+// admin ("is_admin":true: any account is taken), the first 64 accounts the
+// Jamsocket surface has been asked about, or ["local"] (DefaultAccount)
+// before any.
 //
 // The service endpoints (create, delete, info and list of services, images,
 // update of an environment) keep a catalog in memory, so that the service

@@ -203,10 +203,12 @@ type ConnectResponse struct {
 	// URL; may be empty.
 	ReadyURL string `json:"ready_url"`
 	// StatusStreamURL is the backend's public status stream (server-sent
-	// events), right for the target the response came from; hand it to a
-	// browser with StatusURL. No server sends it: the jamsocket Client fills
-	// it in (StatusURL + "/stream" on Jamsocket, the status-stream sibling
-	// on Plane), so it is not part of the JSON.
+	// events), right for the target the response came from, for code of
+	// your own (the official browser libraries do not read it: they open
+	// StatusURL + "/stream", which Plane does not serve). No server sends
+	// it: the jamsocket Client fills it in (StatusURL + "/stream" on
+	// Jamsocket, the status-stream sibling on Plane), so it is not part of
+	// the JSON.
 	StatusStreamURL string `json:"-"`
 }
 
@@ -282,16 +284,10 @@ func (r ConnectResponse) GoString() string { return "types.ConnectResponse" + r.
 
 // LogValue logs the response with its secrets redacted.
 func (r ConnectResponse) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("backend_id", r.BackendID),
-		slog.Bool("spawned", r.Spawned),
-		slog.String("status", string(r.Status)),
-		slog.String("token", Redacted),
-		slog.String("url", Redacted),
+	return slog.GroupValue(append(r.ForBrowser().logAttrs(),
 		slog.String("secret_token", Redacted),
-		slog.String("status_url", r.StatusURL),
 		slog.String("ready_url", redactIfSet(r.ReadyURL)),
-	)
+	)...)
 }
 
 // redactIfSet hides a URL that may embed a token (the ready URL does).
@@ -300,4 +296,62 @@ func redactIfSet(s string) string {
 		return ""
 	}
 	return Redacted
+}
+
+// BrowserConnectResponse is a ConnectResponse without its secret token:
+// what a backend handler hands the browser (ConnectResponse.ForBrowser).
+// Its JSON is the shape the official browser libraries (@jamsocket/client,
+// @jamsocket/react, @jamsocket/socketio) accept: their isConnectResponse
+// wants backend_id, spawned, status, token, url and status_url. They read
+// url (to connect) and status_url (the status, and status_url + "/stream"
+// for the stream). Token and URL are the browser's own secrets: String and
+// LogValue redact them.
+type BrowserConnectResponse struct {
+	// BackendID names the backend.
+	BackendID string `json:"backend_id"`
+	// Spawned is true if the connect created the backend.
+	Spawned bool `json:"spawned"`
+	// Status is the backend's status when the server answered (a handler
+	// that waited for ready may set the status it saw).
+	Status BackendStatus `json:"status"`
+	// Token is the connection token, also embedded in URL.
+	Token string `json:"token"`
+	// URL is the connection URL.
+	URL string `json:"url"`
+	// StatusURL is the backend's public status endpoint.
+	StatusURL string `json:"status_url"`
+}
+
+// ForBrowser returns the response without its secret token (which only the
+// session backend should see, as x-verified-secret), ready to be encoded
+// for the browser.
+func (r ConnectResponse) ForBrowser() BrowserConnectResponse {
+	return BrowserConnectResponse{
+		BackendID: r.BackendID, Spawned: r.Spawned, Status: r.Status,
+		Token: r.Token, URL: r.URL, StatusURL: r.StatusURL,
+	}
+}
+
+// String describes the response with its token and URL redacted.
+func (r BrowserConnectResponse) String() string {
+	return fmt.Sprintf("{BackendID:%s Spawned:%t Status:%s Token:%s URL:%s StatusURL:%s}",
+		r.BackendID, r.Spawned, r.Status, Redacted, Redacted, r.StatusURL)
+}
+
+// GoString is String, so that %#v redacts too.
+func (r BrowserConnectResponse) GoString() string { return "types.BrowserConnectResponse" + r.String() }
+
+// LogValue logs the response with its token and URL redacted.
+func (r BrowserConnectResponse) LogValue() slog.Value { return slog.GroupValue(r.logAttrs()...) }
+
+// logAttrs are LogValue's attributes, which ConnectResponse's extend.
+func (r BrowserConnectResponse) logAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.String("backend_id", r.BackendID),
+		slog.Bool("spawned", r.Spawned),
+		slog.String("status", string(r.Status)),
+		slog.String("token", Redacted),
+		slog.String("url", Redacted),
+		slog.String("status_url", r.StatusURL),
+	}
 }

@@ -154,6 +154,34 @@ func TestConnectResponseRedaction(t *testing.T) {
 	}
 }
 
+// ForBrowser keeps every field the official browser libraries need and
+// drops the secret token: its JSON holds no secret_token key and not its
+// value, whatever the response held.
+func TestForBrowserHasNoSecret(t *testing.T) {
+	r := ConnectResponse{BackendID: "b1", Spawned: true, Status: StatusScheduled, Token: "tok-abc",
+		URL: "https://b1.example/tok-abc/", SecretToken: "sec-SECRET-xyz", StatusURL: "https://api.example/v2/backend/b1/status",
+		ReadyURL: "https://ready.example/b1/tok-abc", StatusStreamURL: "https://api.example/v2/backend/b1/status/stream"}
+	b := r.ForBrowser()
+	out := marshal(t, b)
+	assert.JSONEq(t, `{"backend_id":"b1","spawned":true,"status":"scheduled","token":"tok-abc",
+		"url":"https://b1.example/tok-abc/","status_url":"https://api.example/v2/backend/b1/status"}`, out)
+	assert.NotContains(t, out, "secret")
+	assert.NotContains(t, out, "SECRET")
+
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal([]byte(marshal(t, ConnectResponse{}.ForBrowser())), &fields))
+	assert.Len(t, fields, 6, "the six fields are always present, as isConnectResponse wants: %v", fields)
+	assert.Equal(t, false, fields["spawned"], "spawned false is sent, not left out")
+
+	printed := fmt.Sprintf("%v %+v %#v %s", b, b, b, b)
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("session", "conn", b)
+	for _, text := range []string{printed, logged.String()} {
+		assert.NotContains(t, text, "tok-abc", "the browser's token is not printed or logged")
+		assert.Contains(t, text, "b1")
+	}
+}
+
 func TestRegistryAuthRedaction(t *testing.T) {
 	a := RegistryAuth{Username: "bot", Password: "pw-SECRET"}
 	var jsonBuf, textBuf bytes.Buffer

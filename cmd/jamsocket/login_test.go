@@ -134,3 +134,36 @@ func TestUserSessionCredentials(t *testing.T) {
 	assert.Equal(t, exitError, r.code)
 	assert.Contains(t, r.stderr, "holds neither an api_token nor a user_session")
 }
+
+// `jamsocket login` against a fresh `jamsocket dev --token T`, before any
+// use: the dev server's /auth answers as an admin listing "local", so login
+// saves "local" without an account argument, and any account with one.
+func TestLoginAgainstFreshDev(t *testing.T) {
+	const devToken = "dev.SECRET-token-9"
+	d := startDev(t, "--token", devToken, "--json", "--", os.Args[0], devBackendArg)
+	var listening devEvent
+	require.NoError(t, json.Unmarshal([]byte(d.wait(`^.*"type":"listening".*$`)[0]), &listening))
+	home := t.TempDir()
+	env := map[string]string{"HOME": home, "JAMSOCKET_API_URL": listening.APIURL}
+	file := filepath.Join(home, ".jamsocket", "config.json")
+
+	r := binary(t, env, devToken+"\n", devToken, "login")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `Logged in using API token as "local"`)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"api_token":{"token":"`+devToken+`","account":"local"}}`, string(b))
+
+	r = binary(t, env, devToken+"\n", devToken, "login", "acme")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `Logged in using API token as "acme"`)
+
+	// The saved login works: a connect and the account's list.
+	resp := decode[jamsocket.ConnectResponse](t, binary(t, env, "", devToken, "service", "connect", "svc", "--json"))
+	list := decode[[]jamsocket.BackendSummary](t, binary(t, env, "", devToken, "backend", "list", "--json"))
+	require.Len(t, list, 1)
+	assert.Equal(t, resp.BackendID, list[0].ID)
+
+	r = binary(t, env, "wrong.token-value-3\n", "wrong.token-value-3", "login")
+	assert.Equal(t, exitError, r.code, "the dev server's token is still checked")
+}

@@ -3,9 +3,11 @@
 //
 // The browser posts {"document": "doc-42"}; every browser that asks for the
 // same document gets the same backend (the document id is the key). The
-// answer holds what the browser needs: the connection URL (which carries a
-// token) and the public status URL; never the secret token, which only the
-// session backend sees, as x-verified-secret.
+// answer is ConnectResponse.ForBrowser: the shape the official browser
+// libraries (@jamsocket/client, react, socketio) take as it is, with the
+// connection URL (which carries a token) and the public status URL; never
+// the secret token, which only the session backend sees, as
+// x-verified-secret.
 //
 // Run it against the local dev server (`jamsocket dev`):
 //
@@ -63,18 +65,6 @@ type SessionRequest struct {
 	Wait bool `json:"wait"`
 }
 
-// SessionResponse is what the browser gets: enough to connect and to follow
-// the backend's status, and nothing secret beyond its own connection URL.
-type SessionResponse struct {
-	BackendID string `json:"backend_id"`
-	URL       string `json:"url"`
-	StatusURL string `json:"status_url"`
-	// StatusStreamURL is the status stream (server-sent events) that
-	// works on every target; "status_url + /stream" does not on Plane.
-	StatusStreamURL string `json:"status_stream_url"`
-	Status          string `json:"status"`
-}
-
 // NewHandler returns the handler's routes.
 func NewHandler(client *jamsocket.Client, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
@@ -94,7 +84,7 @@ func NewHandler(client *jamsocket.Client, logger *slog.Logger) http.Handler {
 			http.Error(w, `{"error":"could not get a session backend"}`, http.StatusBadGateway)
 			return
 		}
-		status := conn.Status
+		answer := conn.ForBrowser()
 		if req.Wait {
 			ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 			defer cancel()
@@ -104,14 +94,11 @@ func NewHandler(client *jamsocket.Client, logger *slog.Logger) http.Handler {
 				http.Error(w, `{"error":"the session backend did not start"}`, http.StatusBadGateway)
 				return
 			}
-			status = state.Status
+			answer.Status = state.Status
 		}
-		logger.Info("session", "document", req.Document, "backend", conn)
+		logger.Info("session", "document", req.Document, "backend", answer)
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(SessionResponse{
-			BackendID: conn.BackendID, URL: conn.URL, StatusURL: conn.StatusURL,
-			StatusStreamURL: conn.StatusStreamURL, Status: string(status),
-		})
+		_ = json.NewEncoder(w).Encode(answer)
 	})
 	return mux
 }

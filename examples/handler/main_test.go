@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,13 +36,20 @@ func TestSessionSpawnsOneBackendPerDocumentAndHidesTheSecret(t *testing.T) {
 
 	first := postSession(t, h, `{"document":"doc-42","wait":true}`)
 	require.Equal(t, http.StatusOK, first.Code, first.Body.String())
-	var a SessionResponse
+	// The fields the official browser libraries require, and no other.
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(first.Body.Bytes(), &fields))
+	assert.ElementsMatch(t, []string{"backend_id", "spawned", "status", "token", "url", "status_url"}, slices.Collect(maps.Keys(fields)))
+	var a jamsocket.BrowserConnectResponse
 	require.NoError(t, json.Unmarshal(first.Body.Bytes(), &a))
-	assert.Equal(t, "ready", a.Status)
-	assert.NotEmpty(t, a.URL)
+	assert.Equal(t, jamsocket.StatusReady, a.Status, "the status seen by the wait")
+	assert.True(t, a.Spawned)
+	assert.NotEmpty(t, a.Token)
+	assert.Contains(t, a.URL, a.Token)
 	assert.Contains(t, a.StatusURL, a.BackendID)
-	// The browser can follow the status with the stream URL it was given.
-	streamResp, err := http.Get(a.StatusStreamURL)
+	// The browser follows the status as @jamsocket/client does: status_url
+	// + "/stream".
+	streamResp, err := http.Get(a.StatusURL + "/stream")
 	require.NoError(t, err)
 	defer streamResp.Body.Close()
 	assert.Equal(t, http.StatusOK, streamResp.StatusCode)
@@ -49,8 +58,9 @@ func TestSessionSpawnsOneBackendPerDocumentAndHidesTheSecret(t *testing.T) {
 
 	second := postSession(t, h, `{"document":"doc-42"}`)
 	require.Equal(t, http.StatusOK, second.Code)
-	var b SessionResponse
+	var b jamsocket.BrowserConnectResponse
 	require.NoError(t, json.Unmarshal(second.Body.Bytes(), &b))
+	assert.False(t, b.Spawned, "joined, not spawned")
 	assert.Equal(t, a.BackendID, b.BackendID, "the same document shares one backend")
 
 	// The browser reaches the backend with the URL it was given, as alice.

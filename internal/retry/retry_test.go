@@ -1,19 +1,23 @@
 package retry
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func response(code int) *http.Response {
@@ -77,6 +81,58 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestDecidePlaneKinds(t *testing.T) {
+	planeError := func(status int, contentType, body string) *http.Response {
+		r := response(status)
+		r.Header.Set("Content-Type", contentType)
+		r.Body = io.NopCloser(strings.NewReader(body))
+		return r
+	}
+	const json = "application/json"
+	for _, tc := range []struct {
+		name  string
+		class Class
+		resp  *http.Response
+		want  bool
+	}{
+		{"keyed connect, no drone", Idempotent, planeError(500, json, `{"id":"e1","kind":"NoDroneAvailable","message":"No active drone available."}`), true},
+		{"keyed connect, key race", Idempotent, planeError(500, json, `{"id":"e2","kind":"FailedToAcquireKey","message":"Failed to acquire lock."}`), true},
+		{"keyless connect, no drone", Create, planeError(500, json, `{"id":"e3","kind":"NoDroneAvailable","message":"No active drone available."}`), false},
+		{"keyless connect, key race", Create, planeError(500, json, `{"id":"e4","kind":"FailedToAcquireKey","message":"Failed to acquire lock."}`), false},
+		{"other kind", Idempotent, planeError(500, json, `{"id":"e5","kind":"Other","message":"Internal error."}`), false},
+		{"unhealthy holder", Idempotent, planeError(500, json, `{"id":"e6","kind":"KeyHeldUnhealthy","message":"Lock is held but unhealthy."}`), false},
+		{"the kind in text, not JSON", Idempotent, planeError(500, "text/plain", `{"kind":"NoDroneAvailable"}`), false},
+		{"Jamsocket's shape", Idempotent, planeError(500, json, `{"error":{"code":"NoDroneAvailable","message":"x"}}`), false},
+		{"not JSON", Idempotent, planeError(500, json, `NoDroneAvailable`), false},
+		{"409 with a retryable kind", Idempotent, planeError(409, json, `{"id":"e7","kind":"FailedToAcquireKey","message":"x"}`), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before []byte
+			if tc.resp.Body != nil {
+				before, _ = io.ReadAll(tc.resp.Body)
+				tc.resp.Body = io.NopCloser(bytes.NewReader(before))
+			}
+			got, why := Decide(tc.class, tc.resp, nil)
+			assert.Equal(t, tc.want, got, why)
+			if got {
+				assert.Contains(t, why, "Plane's ")
+			}
+			after, err := io.ReadAll(tc.resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, string(before), string(after), "the body is still whole for the caller")
+		})
+	}
+	t.Run("a body larger than the peek is put back whole", func(t *testing.T) {
+		big := `{"kind":"Other","message":"` + strings.Repeat("x", 3*maxKindPeek) + `"}`
+		r := planeError(500, json, big)
+		got, _ := Decide(Idempotent, r, nil)
+		assert.False(t, got)
+		after, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		assert.Equal(t, big, string(after))
+	})
+}
+
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
@@ -88,16 +144,66 @@ func TestRetryAfter(t *testing.T) {
 		{"0", 0, true},
 		{"3", 3 * time.Second, true},
 		{"120", 2 * time.Minute, true},
+		{" 7 ", 7 * time.Second, true},
 		{"-1", 0, false},
+		{"+3", 0, false},
 		{"soon", 0, false},
 		{"1.5", 0, false},
+		{"0x10", 0, false},
 		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		// The largest number of whole seconds a Duration holds, and beyond:
+		// saturated, never wrapped around to a short or negative wait.
+		{"9223372036", 9223372036 * time.Second, true},
+		{"9223372037", MaxRetryAfter, true},
+		{"10000000000", MaxRetryAfter, true},
+		{"18446744074", MaxRetryAfter, true},
+		{"18446744073709551616", MaxRetryAfter, true},
+		{"99999999999999999999999999999", MaxRetryAfter, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter, true},
+		{"Mon, 01 Jan 0001 00:00:00 GMT", 0, true},
 	} {
 		got, ok := RetryAfter(tc.header, now)
 		assert.Equal(t, tc.ok, ok, "%q", tc.header)
 		assert.Equal(t, tc.want, got, "%q", tc.header)
 	}
+}
+
+// A huge Retry-After waits MaxWait, not a wrapped-around 0.29 s or a
+// negative duration.
+func TestBackoffHugeRetryAfter(t *testing.T) {
+	const maxWait = 10 * time.Second
+	for _, header := range []string{
+		"18446744074", "10000000000", "9223372037", "18446744073709551616",
+		"99999999999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT",
+		time.Now().Add(100 * 365 * 24 * time.Hour).UTC().Format(http.TimeFormat),
+	} {
+		r := response(429)
+		r.Header.Set("Retry-After", header)
+		assert.Equal(t, maxWait, Backoff(time.Millisecond, maxWait, 0, r), "%q", header)
+		assert.Equal(t, time.Duration(0), Backoff(0, 0, 0, r), "%q with no wait allowed", header)
+	}
+}
+
+// Whatever the header, the wait is never negative, an invalid header is 0,
+// and Backoff stays within [0, max].
+func FuzzRetryAfter(f *testing.F) {
+	for _, seed := range []string{"", "0", "3", "-1", "18446744074", "10000000000", "99999999999999999999",
+		"Fri, 31 Dec 9999 23:59:59 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", "soon", " 5"} {
+		f.Add(seed)
+	}
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, header string) {
+		d, ok := RetryAfter(header, now)
+		if d < 0 || (!ok && d != 0) {
+			t.Fatalf("RetryAfter(%q) = %v, %t", header, d, ok)
+		}
+		r := response(429)
+		r.Header["Retry-After"] = []string{header}
+		if b := Backoff(time.Millisecond, time.Second, 0, r); b < 0 || b > time.Second {
+			t.Fatalf("Backoff with Retry-After %q = %v", header, b)
+		}
+	})
 }
 
 func TestBackoff(t *testing.T) {
