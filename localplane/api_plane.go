@@ -52,6 +52,9 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.connect(keyID, spec, sc == nil)
 	switch {
+	case errors.Is(err, errTokensFull):
+		planeError(w, http.StatusServiceUnavailable, types.PlaneKindOther, err.Error())
+		return
 	case errors.Is(err, errKeyUnheld):
 		planeError(w, http.StatusConflict, types.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
 		return

@@ -12,5 +12,9 @@ func SetTimeouts(s *Server, header, idle, apiBody, proxyBodyIdle time.Duration) 
 
 // SetBounds lowers the registry's bounds for tests; call before Start.
 func SetBounds(s *Server, live, retained, tokens int) {
-	s.reg.bounds = registryBounds{live: live, retained: retained, tokens: tokens}
+	s.reg.bounds = registryBounds{live: live, retained: retained, tokens: tokens, tokenBytes: maxTokenBytesPerBackend}
 }
+
+// CodeLoadingEnv is the list of names process backends refuse in
+// executable.env.
+func CodeLoadingEnv() []string { return codeLoadingEnv[:] }
