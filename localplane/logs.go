@@ -86,6 +86,13 @@ func (b *backend) logsSince(from uint64) ([]logLine, bool, <-chan struct{}) {
 	return b.logs.since(from), ended, b.changed
 }
 
+// logNext is the seq the next output line of b will have.
+func (b *backend) logNext() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.logs.next
+}
+
 // lineWriter splits what is written to it into lines for a backend's log.
 // A line longer than maxLineLen is cut there, marked, and the rest of it
 // up to its newline dropped.
@@ -137,8 +144,8 @@ func (w *lineWriter) flush() {
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
 		w.emit(w.buf)
-		w.buf = nil
 	}
+	w.buf, w.cut = nil, false // what follows is a new line
 }
 
 // emit appends line to the log, cut at maxLineLen (on a UTF-8 boundary)
