@@ -111,35 +111,48 @@ func backendPort(t *testing.T, url string) int {
 	return port
 }
 
+// portPlane is a plane of process backends whose ports a test controls: a
+// thief can take a port between the plane picking it and the backend
+// binding it.
+type portPlane struct {
+	*plane
+	ports *portLog
+	thief *portThief
+	out   *outputLog
+}
+
+// startPortPlane starts a portPlane whose thief takes the i-th port picked
+// (from 0) when steal(i) says so.
+func startPortPlane(t *testing.T, steal func(i int) bool) *portPlane {
+	pp := &portPlane{ports: &portLog{}, thief: newPortThief(t), out: &outputLog{}}
+	pp.ports.set(func() (int, error) {
+		port, err := localplane.FreePort()
+		if err == nil && steal(len(pp.ports.picked)) { // under the portLog's lock
+			pp.thief.steal(port)
+		}
+		return port, err
+	})
+	pp.plane = startPlane(t, localplane.Config{Command: processCommand(), BackendOutput: pp.out.add}, func(s *localplane.Server) {
+		localplane.SetPortSource(s, pp.ports.source)
+	})
+	return pp
+}
+
 // A port another program takes between the plane picking it and the
 // backend binding it (once 13 of 9,107 spawns under load) no longer ends
 // the backend: it dies with EADDRINUSE, and is started again on another
 // port, the same backend to the client.
 func TestPortTakenBeforeTheBackendBindsIsRetried(t *testing.T) {
-	thief := newPortThief(t)
-	var ports portLog
-	first := true
-	ports.set(func() (int, error) {
-		port, err := localplane.FreePort()
-		if err == nil && first {
-			first = false
-			thief.steal(port)
-		}
-		return port, err
-	})
-	var out outputLog
-	p := startPlane(t, localplane.Config{Command: processCommand(), BackendOutput: out.add}, func(s *localplane.Server) {
-		localplane.SetPortSource(s, ports.source)
-	})
+	p := startPortPlane(t, func(i int) bool { return i == 0 })
 	res := p.connect(map[string]any{"key": "k"})
 	seen := p.statusStream(res.BackendID).until(types.StatusReady)
 	assert.Equal(t, lifecycle, statuses(seen), "the client sees one start")
 
-	picked := ports.ports()
+	picked := p.ports.ports()
 	require.Len(t, picked, 2, "one port taken, then another")
 	assert.Equal(t, picked[1], backendPort(t, res.URL))
-	assert.NotEqual(t, thief.stolen()[0], picked[1])
-	logs := out.lines()
+	assert.NotEqual(t, p.thief.stolen()[0], picked[1])
+	logs := p.out.lines()
 	assert.True(t, containsLine(logs, "address already in use"), "the first start's error is in the log: %q", logs)
 	assert.True(t, containsLine(logs, "localplane: port "+strconv.Itoa(picked[0])+" was taken before the backend bound it; starting it again on another port"), "%q", logs)
 }
@@ -147,37 +160,22 @@ func TestPortTakenBeforeTheBackendBindsIsRetried(t *testing.T) {
 // A backend whose port is taken every time is started at most 3 times,
 // then ends as a backend that failed does.
 func TestPortRetriesAreBounded(t *testing.T) {
-	thief := newPortThief(t)
-	var ports portLog
-	ports.set(func() (int, error) {
-		port, err := localplane.FreePort()
-		if err == nil {
-			thief.steal(port)
-		}
-		return port, err
-	})
-	var out outputLog
-	p := startPlane(t, localplane.Config{Command: processCommand(), BackendOutput: out.add}, func(s *localplane.Server) {
-		localplane.SetPortSource(s, ports.source)
-	})
+	p := startPortPlane(t, func(int) bool { return true })
 	res := p.connect(map[string]any{"key": "k"})
 	p.statusStream(res.BackendID).until(types.StatusTerminated)
-	assert.Len(t, ports.ports(), 3, "three starts in all")
+	assert.Len(t, p.ports.ports(), 3, "three starts in all")
 	view, ok := p.Backend(res.BackendID)
 	require.True(t, ok)
 	require.NotNil(t, view.ExitCode)
 	assert.Equal(t, 1, *view.ExitCode, "the last start's exit code")
-	assert.Equal(t, 2, strings.Count(strings.Join(out.lines(), "\n"), "was taken before the backend bound it"))
+	assert.Equal(t, 2, strings.Count(strings.Join(p.out.lines(), "\n"), "was taken before the backend bound it"))
 }
 
 // A port handed to a live backend is never handed to another, even while
 // the first has not bound it yet (the OS calls it free until then).
 func TestPortOfALiveBackendIsNotHandedAgain(t *testing.T) {
-	var ports portLog
-	var out outputLog
-	p := startPlane(t, localplane.Config{Command: processCommand(), BackendOutput: out.add}, func(s *localplane.Server) {
-		localplane.SetPortSource(s, ports.source)
-	})
+	p := startPortPlane(t, func(int) bool { return false })
+	ports := p.ports
 	// A backend that never binds its port: the OS sees it free.
 	slow := p.connect(map[string]any{"key": "slow", "spawn": map[string]any{"executable": map[string]any{"env": map[string]any{"LOCALPLANE_TEST_BACKEND": "nolisten"}}}})
 	p.statusStream(slow.BackendID).until(types.StatusWaiting)
@@ -197,7 +195,7 @@ func TestPortOfALiveBackendIsNotHandedAgain(t *testing.T) {
 	got := backendPort(t, res.URL)
 	assert.NotEqual(t, held, got, "the second backend got a port of its own")
 	assert.Equal(t, []int{held, held, got}, ports.ports())
-	assert.False(t, containsLine(out.lines(), "address already in use"))
+	assert.False(t, containsLine(p.out.lines(), "address already in use"))
 }
 
 // outputLog collects the output lines of every backend of a plane
