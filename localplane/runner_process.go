@@ -129,19 +129,35 @@ func (p *process) supervise() {
 		p.mu.Lock()
 		p.r.ports.release(p.port)
 		again := !p.signaled && starts < maxStarts && p.lostItsPort()
-		if again {
-			p.b.appendLog("stderr", fmt.Sprintf("localplane: port %d was taken before the backend bound it; starting it again on another port", p.port))
-			if err := p.startOnce(); err != nil {
-				p.b.appendLog("stderr", "localplane: "+err.Error())
-				again = false
-			}
-		}
+		taken := p.port
 		p.mu.Unlock()
+		if again {
+			// Logged outside p.mu: Config.BackendOutput is the user's code.
+			p.b.appendLog("stderr", fmt.Sprintf("localplane: port %d was taken before the backend bound it; starting it again on another port", taken))
+			again = p.startAgain()
+		}
 		if !again {
 			p.exited <- exit.Code
 			return
 		}
 	}
+}
+
+// startAgain starts the backend again unless it was asked to stop
+// meanwhile; it reports whether it did.
+func (p *process) startAgain() bool {
+	p.mu.Lock()
+	if p.signaled {
+		p.mu.Unlock()
+		return false
+	}
+	err := p.startOnce()
+	p.mu.Unlock()
+	if err != nil {
+		p.b.appendLog("stderr", "localplane: "+err.Error())
+		return false
+	}
+	return true
 }
 
 // lostItsPort reports whether the process ended before the backend was
