@@ -66,6 +66,9 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.connect(keyID, spec, req.NoSpawn)
 	switch {
+	case errors.Is(err, errTokensFull):
+		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+		return
 	case errors.Is(err, errKeyUnheld):
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "no running backend holds this key and spawn is false")
 		return

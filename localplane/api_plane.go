@@ -52,6 +52,9 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.connect(keyID, spec, sc == nil)
 	switch {
+	case errors.Is(err, errTokensFull):
+		planeError(w, http.StatusServiceUnavailable, types.PlaneKindOther, err.Error())
+		return
 	case errors.Is(err, errKeyUnheld):
 		planeError(w, http.StatusConflict, types.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
 		return
@@ -113,8 +116,12 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 		planeBodyError(w, http.StatusBadRequest, "Failed to buffer the request body: "+err.Error())
 		return req, false
 	}
-	var raw any
-	if err := json.Unmarshal(body, &raw); err != nil {
+	// The checks read what the decoder filled, never the raw JSON:
+	// encoding/json matches names in any case, so "KEY" fills the key and
+	// must meet the key's checks.
+	var shape planeConnectShape
+	var syntaxErr *json.SyntaxError
+	if err := json.Unmarshal(body, &shape); errors.As(err, &syntaxErr) {
 		planeBodyError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+err.Error())
 		return req, false
 	}
@@ -122,29 +129,10 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 		planeBodyError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+msg)
 		return req, false
 	}
-	obj, isObj := raw.(map[string]any)
-	if !isObj {
-		return fail("invalid type: expected struct ConnectRequest")
+	if msg := shape.missing(body); msg != "" {
+		return fail(msg)
 	}
-	if auth, present := obj["auth"]; present {
-		if _, ok := auth.(map[string]any); !ok {
-			return fail("auth: invalid type: expected a map")
-		}
-	}
-	if key, ok := obj["key"].(map[string]any); ok {
-		if _, ok := key["name"].(string); !ok {
-			return fail("key: missing field `name`")
-		}
-	}
-	if sc, ok := obj["spawn_config"].(map[string]any); ok {
-		if ex, ok := sc["executable"].(map[string]any); !ok {
-			return fail("spawn_config: missing field `executable`")
-		} else if _, ok := ex["image"].(string); !ok {
-			return fail("spawn_config.executable: missing field `image`")
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		return fail(err.Error())
 	}
 	if sc := req.SpawnConfig; sc != nil {
@@ -161,6 +149,38 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 		}
 	}
 	return req, true
+}
+
+// planeConnectShape is a connect body as the same decoder reads it, with
+// what serde requires present made visible (nil when absent or null).
+type planeConnectShape struct {
+	Key *struct {
+		Name *string `json:"name"`
+	} `json:"key"`
+	SpawnConfig *struct {
+		Executable *struct {
+			Image *string `json:"image"`
+		} `json:"executable"`
+	} `json:"spawn_config"`
+	Auth json.RawMessage `json:"auth"`
+}
+
+// missing says what of a connect body serde would refuse that Go's decoder
+// lets through (null, or a required field absent), or "".
+func (s *planeConnectShape) missing(body []byte) string {
+	switch {
+	case !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")):
+		return "invalid type: expected struct ConnectRequest"
+	case s.Auth != nil && !bytes.HasPrefix(s.Auth, []byte("{")):
+		return "auth: invalid type: expected a map"
+	case s.Key != nil && s.Key.Name == nil:
+		return "key: missing field `name`"
+	case s.SpawnConfig != nil && s.SpawnConfig.Executable == nil:
+		return "spawn_config: missing field `executable`"
+	case s.SpawnConfig != nil && s.SpawnConfig.Executable.Image == nil:
+		return "spawn_config.executable: missing field `image`"
+	}
+	return ""
 }
 
 func isJSONContentType(ct string) bool {

@@ -159,3 +159,34 @@ func TestPlaneBodyErrors(t *testing.T) {
 	assert.Equal(t, res.Token, e.Env["SESSION_BACKEND_STATIC_TOKEN"])
 	assert.NotContains(t, e.Env, "JAMSOCKET_SERVICE")
 }
+
+// /ctrl/connect checks the fields its decoder filled, not the raw JSON in
+// exact case: encoding/json matches field names case-insensitively, so
+// "SPAWN_CONFIG" is spawn_config and "KEY" is key, and both get the checks
+// (a spawn config without an executable once crashed the handler; a key
+// without a name once spawned).
+func TestPlaneConnectChecksDecodedFields(t *testing.T) {
+	p := startPlane(t, localplane.Config{})
+	for _, body := range []string{
+		`{"SPAWN_CONFIG":{}}`,
+		`{"Spawn_Config":{"EXECUTABLE":{}}}`,
+		`{"spawn_config":{"executable":{"IMAGE":null}}}`,
+		`{"spawn_config":{"executable":null}}`,
+		`{"KEY":{"namespace":"n"}}`,
+		`{"Key":{"NAME":null}}`,
+		`{"AUTH":null}`,
+		`{"Auth":[1]}`,
+		`null`,
+	} {
+		code, body2, _ := p.do("POST", "/ctrl/connect", body)
+		assert.Equal(t, http.StatusUnprocessableEntity, code, "%s: %s", body, body2)
+	}
+	assert.Empty(t, p.Backends(), "nothing spawned")
+
+	// Fields in another case still work when they are complete.
+	res := p.planeConnect(`{"KEY":{"NAME":"room"},"SPAWN_CONFIG":{"EXECUTABLE":{"IMAGE":"x"}}}`)
+	assert.True(t, res.Spawned)
+	view, ok := p.Backend(res.BackendID)
+	require.True(t, ok)
+	assert.Equal(t, "room", view.Key)
+}

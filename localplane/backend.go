@@ -139,6 +139,7 @@ type backend struct {
 	startedAt   time.Time
 	logs        logRing
 	tokens      []string
+	tokenBytes  int                   // user and auth of the grants of tokens, in bytes
 	conns       map[net.Conn]struct{} // proxy connections to the backend
 	forgetTimer *time.Timer
 }

@@ -18,6 +18,10 @@ var (
 	errKeyHeld   = errors.New("the key is held by a backend with another tag")
 	errIDTaken   = errors.New("a backend with this id already exists")
 	errTooMany   = errors.New("the local plane runs as many backends as it may; terminate some first")
+	// errTokensFull refuses a token beyond a backend's bounds: a live
+	// token is never dropped to make room.
+	errTokensFull = errors.New("the backend holds as many connection tokens as it may (1,024, or 1 MiB of user and auth); " +
+		"connect again once some expire (Config.TokenTTL), or spawn another backend")
 )
 
 // Bounds on what connects can make the plane keep.
@@ -27,9 +31,11 @@ const (
 	// maxRetainedTerminated bounds the terminated backends kept readable
 	// for Config.RetainTerminated; beyond it the oldest is forgotten early.
 	maxRetainedTerminated = 1000
-	// maxTokensPerBackend bounds the connection tokens of one backend; a
-	// new one beyond it replaces the oldest.
-	maxTokensPerBackend = 1024
+	// maxTokensPerBackend bounds the connection tokens of one backend, and
+	// maxTokenBytesPerBackend the user and auth they carry together; a
+	// connect beyond either is refused (503).
+	maxTokensPerBackend     = 1024
+	maxTokenBytesPerBackend = 1 << 20
 	// maxUserLength and maxUserDataLength bound the identity a token
 	// carries to the backend in its x-verified-* headers, in bytes.
 	maxUserLength     = 1 << 10
@@ -81,6 +87,11 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 	}
 	if len(spec.user) > maxUserLength || len(userData) > maxUserDataLength {
 		return connectResult{}, fmt.Errorf("user is longer than %d bytes or auth longer than %d bytes as JSON", maxUserLength, maxUserDataLength)
+	}
+	if c, ok := s.runner.(envChecker); ok {
+		if err := c.checkEnv(spec.execEnv); err != nil {
+			return connectResult{}, err
+		}
 	}
 	s.mu.Lock()
 	hold := s.spawnHoldLocked()

@@ -3,6 +3,7 @@ package localplane
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -242,8 +243,12 @@ func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
 		}
 		userData = string(data)
 	}
-	token, ok := s.reg.mint(b, b.spec.user, userData)
-	if !ok {
+	token, err := s.reg.mint(b, b.spec.user, userData)
+	switch {
+	case errors.Is(err, errTokensFull):
+		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+		return
+	case err != nil:
 		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
 		return
 	}

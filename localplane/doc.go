@@ -128,12 +128,18 @@
 // SESSION_BACKEND_STATIC_TOKEN (static tokens only), JAMSOCKET_SERVICE
 // (Jamsocket surface only) and the connect's executable.env, over only the
 // variables of the plane's own environment that DefaultPassEnv and
-// Config.PassEnv name. They run in their own process group, which is killed
+// Config.PassEnv name. A spawn runs code as the plane's user, so a connect
+// whose executable.env names a variable that loads code (LD_PRELOAD,
+// NODE_OPTIONS, BASH_ENV, PATH, ... the README has the list) is refused
+// with a 400 naming it. PORT is never one another live backend holds; a
+// backend that dies because another program bound its port first
+// ("address already in use") starts again on another, 3 starts at most. They run in their own process group, which is killed
 // as a whole. If the plane's process dies without Close (kill -9), Linux
 // kills each backend process (a parent-death signal) and a guard process
 // kills their groups; elsewhere on Unix the guard alone does; Windows has
 // neither, and leaves them running. Their stdout and
-// stderr lines feed the logs stream and Config.BackendOutput. On Linux,
+// stderr lines feed the logs stream and Config.BackendOutput; a backend
+// keeps its latest 1,000 lines and 1 MiB, a line over 64 KiB cut there. On Linux,
 // resource_limits become rlimits (RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE);
 // elsewhere they are logged and ignored.
 //
@@ -170,7 +176,9 @@
 // user data and an empty secret), and adds x-plane-backend-id and, unless
 // the backend set its own, Plane's open CORS headers to the response. Every connect mints a fresh token and secret bound to its user
 // and auth, which opens requests for Config.TokenTTL (an hour, as on Plane;
-// open connections are not cut). Unknown or expired tokens and terminating or
+// open connections are not cut). A backend holds at most 1,024 unexpired
+// tokens carrying 1 MiB of user and auth together; a connect beyond either
+// answers 503 (a live token is never dropped). Unknown or expired tokens and terminating or
 // terminated backends get 410 Gone; requests that arrive before ready wait up to
 // Config.ProxyWaitTimeout. The proxy's own answers (400, 410, 502, 504)
 // carry the same CORS headers, so that a page on another origin can read

@@ -121,7 +121,7 @@ func (l *lifecycle) failed(last types.BackendStatus, err error) {
 // backend slow to start can be swept before it is ready.
 func (l *lifecycle) arm(ctx context.Context) {
 	l.ready = make(chan struct{})
-	go l.b.srv.probe(ctx, l.b.addr(), l.ready)
+	go l.b.srv.probe(ctx, l.b.addr, l.ready)
 	l.startup = time.NewTimer(l.cfg.StartupTimeout)
 	l.startupC = l.startup.C
 	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)
@@ -251,12 +251,12 @@ func timerC(d time.Duration, from time.Time) <-chan time.Time {
 }
 
 // probe closes ready once addr answers an HTTP request, the way Plane's drone
-// checks a container: any HTTP response counts.
-func (s *Server) probe(ctx context.Context, addr string, ready chan<- struct{}) {
+// checks a container: any HTTP response counts. addr is read before each
+// try: a process backend may start again on another port.
+func (s *Server) probe(ctx context.Context, addr func() string, ready chan<- struct{}) {
 	delay := probeFirst
-	url := "http://" + addr + "/"
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr()+"/", nil)
 		if resp, err := s.probeClient.Do(req); err == nil {
 			resp.Body.Close()
 			close(ready)

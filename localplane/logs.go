@@ -4,10 +4,17 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
-// logRingSize bounds the lines a backend keeps for its logs stream.
-const logRingSize = 1000
+// Bounds on what a backend keeps of its output: the latest logRingSize
+// lines, at most logRingBytes of text together, each line at most
+// maxLineLen bytes (a longer one is cut, and says so).
+const (
+	logRingSize  = 1000
+	logRingBytes = 1 << 20
+	maxLineLen   = 64 << 10
+)
 
 // logLine is one line of a backend's output.
 type logLine struct {
@@ -16,27 +23,38 @@ type logLine struct {
 	text   string
 }
 
-// logRing keeps the latest logRingSize lines of a backend; guarded by the
-// backend's mu. Line seq lives at lines[seq%logRingSize], so adding a line
-// to a full ring overwrites the oldest one instead of moving the others.
+// logRing keeps the latest lines of a backend, within logRingSize lines and
+// logRingBytes bytes; guarded by the backend's mu. Line seq lives at
+// lines[seq%logRingSize], so adding a line to a full ring overwrites the
+// oldest one instead of moving the others.
 type logRing struct {
 	lines []logLine // grows up to logRingSize, then wraps
+	first uint64    // seq of the oldest line kept
 	next  uint64    // seq of the next line
+	bytes int       // text of the lines kept
 }
 
 func (r *logRing) add(stream, text string) {
+	// Forget the oldest lines until this one fits both bounds.
+	for r.first < r.next && (r.next-r.first >= logRingSize || r.bytes+len(text) > logRingBytes) {
+		old := &r.lines[r.first%logRingSize]
+		r.bytes -= len(old.text)
+		old.text = "" // let it be collected now, not when its slot is reused
+		r.first++
+	}
 	l := logLine{seq: r.next, stream: stream, text: text}
 	if len(r.lines) < logRingSize {
 		r.lines = append(r.lines, l)
 	} else {
 		r.lines[r.next%logRingSize] = l
 	}
+	r.bytes += len(text)
 	r.next++
 }
 
 // since returns, in order, the lines with seq >= from that are still kept.
 func (r *logRing) since(from uint64) []logLine {
-	from = max(from, r.next-uint64(len(r.lines)))
+	from = max(from, r.first)
 	if from >= r.next {
 		return nil
 	}
@@ -68,36 +86,56 @@ func (b *backend) logsSince(from uint64) ([]logLine, bool, <-chan struct{}) {
 	return b.logs.since(from), ended, b.changed
 }
 
+// logNext is the seq the next output line of b will have.
+func (b *backend) logNext() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.logs.next
+}
+
 // lineWriter splits what is written to it into lines for a backend's log.
+// A line longer than maxLineLen is cut there, marked, and the rest of it
+// up to its newline dropped.
 type lineWriter struct {
 	b      *backend
 	stream string
 	mu     sync.Mutex
 	buf    []byte
+	cut    bool // dropping the rest of a line already cut
 }
 
-const maxLineLen = 64 << 10
+// cutMark ends a line that was cut at maxLineLen.
+const cutMark = " [line cut at 64 KiB]"
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if w.cut {
+			if i < 0 {
+				break
+			}
+			w.cut, p = false, p[i+1:]
+			continue
+		}
 		if i < 0 {
+			w.buf = append(w.buf, p...)
 			break
 		}
-		w.emit(w.buf[:i])
-		w.buf = w.buf[i+1:]
+		w.buf = append(w.buf, p[:i]...)
+		w.emit(w.buf)
+		w.buf, p = w.buf[:0], p[i+1:]
 	}
 	if len(w.buf) > maxLineLen {
 		w.emit(w.buf)
-		w.buf = w.buf[:0]
+		w.buf, w.cut = w.buf[:0], true
 	}
 	if len(w.buf) == 0 {
 		w.buf = nil // do not pin a large buffer
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // flush emits a final line that had no newline.
@@ -106,10 +144,20 @@ func (w *lineWriter) flush() {
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
 		w.emit(w.buf)
-		w.buf = nil
 	}
+	w.buf, w.cut = nil, false // what follows is a new line
 }
 
+// emit appends line to the log, cut at maxLineLen (on a UTF-8 boundary)
+// and marked when longer.
 func (w *lineWriter) emit(line []byte) {
-	w.b.appendLog(w.stream, strings.TrimSuffix(string(line), "\r"))
+	text := strings.TrimSuffix(string(line[:min(len(line), maxLineLen+1)]), "\r")
+	if len(text) > maxLineLen {
+		cut := maxLineLen
+		for cut > maxLineLen-utf8.UTFMax && !utf8.RuneStart(text[cut]) {
+			cut-- // not inside a character
+		}
+		text = text[:cut] + cutMark
+	}
+	w.b.appendLog(w.stream, text)
 }

@@ -2,6 +2,7 @@ package localplane
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,32 @@ func BenchmarkLogRingAddFull(b *testing.B) {
 	}
 	for b.Loop() {
 		r.add("stdout", "line")
+	}
+}
+
+// The ring keeps at most logRingBytes of text, forgetting the oldest lines
+// first, whatever the number of lines.
+func TestLogRingIsBoundedInBytes(t *testing.T) {
+	var r logRing
+	big := strings.Repeat("x", maxLineLen)
+	for i := range logRingSize {
+		r.add("stdout", strconv.Itoa(i)+big)
+	}
+	got := r.since(0)
+	if r.bytes > logRingBytes || len(got) != logRingBytes/(maxLineLen+3)+0 {
+		t.Fatalf("%d lines, %d bytes kept; want the latest %d lines within %d bytes", len(got), r.bytes, logRingBytes/(maxLineLen+3), logRingBytes)
+	}
+	for i, l := range got {
+		want := logRingSize - len(got) + i
+		if l.seq != uint64(want) || !strings.HasPrefix(l.text, strconv.Itoa(want)+"x") {
+			t.Fatalf("line %d is seq %d, want %d", i, l.seq, want)
+		}
+	}
+	// Small lines fill the room again, up to the line bound.
+	for i := range 2 * logRingSize {
+		r.add("stdout", strconv.Itoa(i))
+	}
+	if got := r.since(0); len(got) != logRingSize || got[0].text != strconv.Itoa(logRingSize) {
+		t.Fatalf("%d lines kept from %q; want %d from %d", len(got), got[0].text, logRingSize, logRingSize)
 	}
 }

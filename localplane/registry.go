@@ -28,10 +28,13 @@ type registry struct {
 
 // registryBounds are the most the registry keeps.
 type registryBounds struct {
-	live, retained, tokens int
+	live, retained, tokens, tokenBytes int
 }
 
-var defaultBounds = registryBounds{live: maxLiveBackends, retained: maxRetainedTerminated, tokens: maxTokensPerBackend}
+var defaultBounds = registryBounds{
+	live: maxLiveBackends, retained: maxRetainedTerminated,
+	tokens: maxTokensPerBackend, tokenBytes: maxTokenBytesPerBackend,
+}
 
 // grant is what a connection token stands for: a backend, and the identity
 // the connect bound to it.
@@ -84,8 +87,9 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 				return connectResult{}, errKeyHeld
 			}
 			res := connectResult{b: b, status: st.Status}
-			res.token, res.secret = r.mintLocked(b, req.spec.user, req.userData)
-			return res, nil
+			var err error
+			res.token, res.secret, err = r.mintLocked(b, req.spec.user, req.userData)
+			return res, err
 		}
 	}
 	switch {
@@ -111,7 +115,7 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 		r.byKey[req.keyID] = b
 	}
 	res := connectResult{b: b, spawned: true, status: types.StatusScheduled}
-	res.token, res.secret = r.mintLocked(b, req.spec.user, req.userData)
+	res.token, res.secret, _ = r.mintLocked(b, req.spec.user, req.userData) // the first token always fits
 	return res, nil
 }
 
@@ -119,20 +123,22 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 func holdError(reason string) error { return fmt.Errorf("%w: %s", errNotReadyToSpawn, reason) }
 
 // mint mints a connection token for b, a backend still registered and not
-// terminated; ok is false otherwise.
-func (r *registry) mint(b *backend, user, userData string) (token string, ok bool) {
+// terminated (else ErrNotRunning), within its bounds (else errTokensFull).
+func (r *registry) mint(b *backend, user, userData string) (token string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if st, _ := b.current(); st.Status.IsTerminal() || r.byID[b.id] != b {
-		return "", false
+		return "", ErrNotRunning
 	}
-	token, _ = r.mintLocked(b, user, userData)
-	return token, true
+	token, _, err = r.mintLocked(b, user, userData)
+	return token, err
 }
 
 // mintLocked mints a connection token (and secret) for b, or returns its
-// static token.
-func (r *registry) mintLocked(b *backend, user, userData string) (token, secret string) {
+// static token. Beyond b's bounds in number or in bytes of user and auth
+// it refuses (errTokensFull) once expired tokens are dropped: a live
+// token is never evicted to make room.
+func (r *registry) mintLocked(b *backend, user, userData string) (token, secret string, err error) {
 	if b.staticToken != "" {
 		if r.byToken[b.staticToken] == nil {
 			r.byToken[b.staticToken] = &grant{b: b, static: true}
@@ -140,26 +146,34 @@ func (r *registry) mintLocked(b *backend, user, userData string) (token, secret 
 			b.tokens = append(b.tokens, b.staticToken)
 			b.mu.Unlock()
 		}
-		return b.staticToken, ""
+		return b.staticToken, "", nil
 	}
-	token, secret = randomToken(), randomToken()
 	now := time.Now()
-	r.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: now.Add(r.tokenTTL)}
+	size := len(user) + len(userData)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// Drop expired tokens, and the oldest beyond the bound: tokens are
-	// minted in order, so the expired ones come first.
+	// Tokens are minted in order with one TTL, so the expired ones come
+	// first.
 	drop := 0
 	for ; drop < len(b.tokens); drop++ {
 		g := r.byToken[b.tokens[drop]]
-		full := len(b.tokens)-drop >= r.bounds.tokens
-		if g != nil && !full && now.Before(g.expires) {
+		if g != nil && now.Before(g.expires) {
 			break
+		}
+		if g != nil {
+			b.tokenBytes -= len(g.user) + len(g.userData)
 		}
 		delete(r.byToken, b.tokens[drop])
 	}
-	b.tokens = append(b.tokens[drop:], token)
-	return token, secret
+	b.tokens = b.tokens[drop:]
+	if len(b.tokens) >= r.bounds.tokens || b.tokenBytes+size > r.bounds.tokenBytes {
+		return "", "", errTokensFull
+	}
+	token, secret = randomToken(), randomToken()
+	r.byToken[token] = &grant{b: b, user: user, userData: userData, secret: secret, expires: now.Add(r.tokenTTL)}
+	b.tokens = append(b.tokens, token)
+	b.tokenBytes += size
+	return token, secret, nil
 }
 
 // backend is the backend with id, or nil.
@@ -258,6 +272,6 @@ func (r *registry) forget(b *backend) {
 	for _, t := range b.tokens {
 		delete(r.byToken, t)
 	}
-	b.tokens = nil
+	b.tokens, b.tokenBytes = nil, 0
 	b.mu.Unlock()
 }

@@ -2,41 +2,34 @@ package localplane
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
+	"github.com/jamsocket-go/jamsocket/types"
 )
 
 // processRunner runs each backend as a child process of Config.Command,
 // through the OS layer.
 type processRunner struct {
-	argv []string
-	dir  string
+	argv  []string
+	dir   string
+	ports portSet
 
 	mu      sync.Mutex
 	starter *osproc.Starter // started with the first backend, ended by close
 }
 
-// process is a running backend process.
-type process struct {
-	p      *osproc.Process
-	exited chan int // receives the exit code once
-}
-
-func (p *process) Exited() <-chan int { return p.exited }
-func (p *process) PID() int           { return p.p.PID() }
-
-// Signal sends SIGTERM (soft) or SIGKILL (hard) to the process group.
-func (p *process) Signal(hard bool) { p.p.Signal(hard) }
+// maxStarts bounds how often a backend is started when its port turns out
+// to be taken before it could bind it.
+const maxStarts = 3
 
 func (r *processRunner) start(b *backend) (proc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	r.mu.Lock()
 	if r.starter == nil {
 		r.starter = osproc.NewStarter()
@@ -44,37 +37,145 @@ func (r *processRunner) start(b *backend) (proc, error) {
 	starter := r.starter
 	r.mu.Unlock()
 
-	stdout := &lineWriter{b: b, stream: "stdout"}
-	stderr := &lineWriter{b: b, stream: "stderr"}
-	op, err := starter.Start(osproc.Spec{
-		Argv:   r.argv,
-		Dir:    r.dir,
-		Env:    b.processEnv(port),
-		Limits: b.osLimits(),
+	p := &process{
+		r: r, b: b, starter: starter, exited: make(chan int, 1),
+		stdout: &lineWriter{b: b, stream: "stdout"},
+		stderr: &lineWriter{b: b, stream: "stderr"},
+	}
+	if err := p.startOnce(); err != nil {
+		return nil, err
+	}
+	b.logLimits(p.cur.LimitsError())
+	go p.supervise()
+	return p, nil
+}
+
+// process is a backend process: one OS process, or a few in turn when the
+// port of one was taken before it bound it.
+type process struct {
+	r              *processRunner
+	b              *backend
+	starter        *osproc.Starter
+	stdout, stderr *lineWriter
+	exited         chan int // receives the exit code once
+
+	mu       sync.Mutex
+	cur      *osproc.Process
+	port     int
+	logFrom  uint64 // the first log line of cur
+	signaled bool   // asked to stop: never started again
+}
+
+func (p *process) Exited() <-chan int { return p.exited }
+
+func (p *process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur.PID()
+}
+
+// Signal sends SIGTERM (soft) or SIGKILL (hard) to the process group.
+func (p *process) Signal(hard bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.signaled = true
+	p.cur.Signal(hard)
+}
+
+// startOnce starts the backend on a port of its own.
+func (p *process) startOnce() error {
+	port, err := p.r.ports.take()
+	if err != nil {
+		return err
+	}
+	logFrom := p.b.logNext()
+	op, err := p.starter.Start(osproc.Spec{
+		Argv:   p.r.argv,
+		Dir:    p.r.dir,
+		Env:    p.b.processEnv(port),
+		Limits: p.b.osLimits(),
 	}, func(stream osproc.Stream, chunk []byte) {
 		if stream == osproc.Stderr {
-			stderr.Write(chunk)
+			p.stderr.Write(chunk)
 		} else {
-			stdout.Write(chunk)
+			p.stdout.Write(chunk)
 		}
 	})
 	if err != nil {
-		return nil, err
+		p.r.ports.release(port)
+		return err
 	}
+	p.cur, p.port, p.logFrom = op, port, logFrom
+	b := p.b
 	b.mu.Lock()
 	b.port, b.pid, b.startedAt = port, op.PID(), time.Now()
 	b.samplePID = op.PID()
 	b.mu.Unlock()
-	b.logLimits(op.LimitsError())
+	return nil
+}
 
-	p := &process{p: op, exited: make(chan int, 1)}
-	go func() {
-		exit := <-op.Exited()
-		stdout.flush()
-		stderr.flush()
-		p.exited <- exit.Code
-	}()
-	return p, nil
+// supervise waits for the process to exit, starts it again on another port
+// when its own was taken before it bound it (at most maxStarts in all),
+// and reports the last exit.
+func (p *process) supervise() {
+	for starts := 1; ; starts++ {
+		p.mu.Lock()
+		cur := p.cur
+		p.mu.Unlock()
+		exit := <-cur.Exited()
+		p.stdout.flush()
+		p.stderr.flush()
+
+		p.mu.Lock()
+		p.r.ports.release(p.port)
+		again := !p.signaled && starts < maxStarts && p.lostItsPort()
+		taken := p.port
+		p.mu.Unlock()
+		if again {
+			// Logged outside p.mu: Config.BackendOutput is the user's code.
+			p.b.appendLog("stderr", fmt.Sprintf("localplane: port %d was taken before the backend bound it; starting it again on another port", taken))
+			again = p.startAgain()
+		}
+		if !again {
+			p.exited <- exit.Code
+			return
+		}
+	}
+}
+
+// startAgain starts the backend again unless it was asked to stop
+// meanwhile; it reports whether it did.
+func (p *process) startAgain() bool {
+	p.mu.Lock()
+	if p.signaled {
+		p.mu.Unlock()
+		return false
+	}
+	err := p.startOnce()
+	p.mu.Unlock()
+	if err != nil {
+		p.b.appendLog("stderr", "localplane: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// lostItsPort reports whether the process ended before the backend was
+// ready, saying its address was in use.
+func (p *process) lostItsPort() bool {
+	if st, _ := p.b.current(); st.Status.Rank() >= types.StatusReady.Rank() {
+		return false
+	}
+	lines, _, _ := p.b.logsSince(p.logFrom)
+	return slices.ContainsFunc(lines, func(l logLine) bool { return isAddrInUse(l.text) })
+}
+
+// isAddrInUse reports whether an output line reports EADDRINUSE, as Go,
+// Node, Python and the C library word it, on Unix and on Windows.
+func isAddrInUse(line string) bool {
+	line = strings.ToLower(line)
+	return strings.Contains(line, "address already in use") || strings.Contains(line, "eaddrinuse") ||
+		strings.Contains(line, "only one usage of each socket address")
 }
 
 // shutdown ends the thread the runner starts processes from, once every
@@ -127,8 +228,55 @@ func (b *backend) logLimits(err error) {
 	}
 }
 
+// portSet hands out loopback ports to process backends. The OS names a
+// free port, but a backend binds it only some time after it starts; a port
+// handed to a backend that has not exited is never handed again, so two
+// backends starting together cannot get the same one. The zero portSet
+// asks the OS (freePort).
+type portSet struct {
+	mu   sync.Mutex
+	held map[int]struct{}
+	free func() (int, error) // nil: freePort
+}
+
+// maxPortPicks bounds how often take asks for a free port.
+const maxPortPicks = 32
+
+// take returns a free port no live backend holds, and holds it.
+func (s *portSet) take() (int, error) {
+	free := s.free
+	if free == nil {
+		free = freePort
+	}
+	for range maxPortPicks {
+		port, err := free()
+		if err != nil {
+			return 0, err
+		}
+		s.mu.Lock()
+		if _, held := s.held[port]; !held {
+			if s.held == nil {
+				s.held = map[int]struct{}{}
+			}
+			s.held[port] = struct{}{}
+			s.mu.Unlock()
+			return port, nil
+		}
+		s.mu.Unlock()
+	}
+	return 0, fmt.Errorf("no free port after %d tries that another backend does not hold", maxPortPicks)
+}
+
+// release lets port be handed again: its backend process has exited.
+func (s *portSet) release(port int) {
+	s.mu.Lock()
+	delete(s.held, port)
+	s.mu.Unlock()
+}
+
 // freePort asks the OS for a free loopback port. Another program could take
-// it before the backend binds it; on a development machine that is rare.
+// it before the backend binds it: the backend then starts again on another
+// (process.supervise).
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -72,9 +72,9 @@ func exposure(listener string, withToken bool) string {
 	case listener == "proxy":
 		return "reach every backend whose connection URL they know"
 	case withToken:
-		return "read backend status and, with the token, spawn and terminate backends"
+		return "read backend status and, with the token, spawn and terminate backends; a spawn runs code on this machine as you"
 	}
-	return "spawn and terminate backends (no token is set)"
+	return "spawn and terminate backends (no token is set), and a spawn runs code on this machine as you"
 }
 
 // New returns a server for cfg, not yet listening; call Start or

@@ -120,5 +120,6 @@ func TestNonLoopbackListenWarns(t *testing.T) {
 	assert.Contains(t, log.String(), "level=WARN")
 	assert.Contains(t, log.String(), "the API listens on every network interface")
 	assert.Contains(t, log.String(), "spawn and terminate backends (no token is set)")
+	assert.Contains(t, log.String(), "a spawn runs code on this machine as you")
 	assert.NotContains(t, log.String(), "the proxy listens")
 }

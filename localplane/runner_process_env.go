@@ -1,0 +1,82 @@
+package localplane
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A process backend runs on the host as the user of the dev server, so a
+// connect that could choose its environment could choose code for it to
+// run: LD_PRELOAD loads a library into it, NODE_OPTIONS=--require a
+// script, BASH_ENV a file the shell sources. Process backends refuse those
+// names in executable.env. Container backends do not (their environment
+// reaches only code inside the container, which the image already
+// chooses, as on Plane), nor handler backends (their Env is a map handed
+// to a Go handler, not a process environment).
+
+// envChecker is a runner that refuses some names in a spawn's
+// executable.env.
+type envChecker interface {
+	checkEnv(env map[string]string) error
+}
+
+// errCodeLoadingEnv is the error of a connect whose executable.env sets a
+// name of codeLoadingEnv.
+var errCodeLoadingEnv = errors.New("executable.env may not set a variable that loads code into a process backend")
+
+// codeLoadingEnv is the documented list of variables that make a program,
+// its loader, its shell or its language runtime load or run code named in
+// them, or change which program runs. A name ending in "*" is a prefix.
+// Names match in any case (Windows reads them so). The README lists every
+// entry (TestCodeLoadingEnvIsDocumented).
+var codeLoadingEnv = [...]string{
+	// The dynamic loader and the C library.
+	"LD_*", "DYLD_*", "GLIBC_TUNABLES", "GCONV_PATH", "LOCPATH",
+	"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
+	// Shells, and where programs look for programs and their configuration.
+	"BASH_ENV", "ENV", "BASH_FUNC_*", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "ZDOTDIR",
+	"PATH", "HOME", "XDG_CONFIG_HOME",
+	// Language runtimes and their package managers.
+	"NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "NPM_CONFIG_*",
+	"PYTHON*",
+	"PERL5*", "PERLLIB",
+	"RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH", "BUNDLE_GEMFILE",
+	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "CLASSPATH",
+	"DOTNET_*", "CORECLR_*", "COR_*",
+	"GOFLAGS", "GOTOOLCHAIN", "GOENV", "GOROOT", "GOPATH", "GOWORK", "GOMODCACHE",
+	"GOPROXY", "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK", "GOPRIVATE", "GONOPROXY", "GOINSECURE",
+	"CGO_*", "CC", "CXX",
+	"PHPRC", "PHP_INI_SCAN_DIR",
+	"LUA_*",
+	"ERL_*", "ELIXIR_ERL_OPTIONS",
+	"GIT_*",
+}
+
+// isCodeLoadingEnv reports whether name matches an entry of codeLoadingEnv.
+func isCodeLoadingEnv(name string) bool {
+	name = strings.ToUpper(name)
+	for _, entry := range codeLoadingEnv {
+		if prefix, ok := strings.CutSuffix(entry, "*"); ok && strings.HasPrefix(name, prefix) || name == entry {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEnv refuses an executable.env that sets a name of codeLoadingEnv,
+// naming the first such name in sorted order (never its value).
+func (r *processRunner) checkEnv(env map[string]string) error {
+	var refused []string
+	for name := range env {
+		if isCodeLoadingEnv(name) {
+			refused = append(refused, name)
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %q (a spawn runs the backend as the dev server's user; see the README for the list)",
+		errCodeLoadingEnv, slices.Min(refused))
+}
