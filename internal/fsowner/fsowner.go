@@ -48,7 +48,7 @@ func Private(path string) error {
 		return err
 	}
 	if writableByOthers(fi) {
-		return &Error{Path: path, Reason: fmt.Sprintf("is writable by its group or by others (mode %v); chmod go-w it", fi.Mode().Perm())}
+		return &Error{Path: path, Reason: fmt.Sprintf("is writable by its group or by others (mode %v)", fi.Mode().Perm())}
 	}
 	return nil
 }
