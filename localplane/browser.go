@@ -140,6 +140,22 @@ func (s *Server) originListed(origin string) bool {
 	})
 }
 
+// warnAnyOrigin says, when Config.AllowOrigins lists "*", that every web
+// page the developer opens may now use the API: documented, but easy to
+// give without weighing it.
+func (s *Server) warnAnyOrigin() {
+	if !slices.Contains(s.cfg.AllowOrigins, "*") {
+		return
+	}
+	if s.cfg.Token == "" {
+		s.log.Warn(`allow-origin "*": every web page open in your browser can use this API and its console as you can: ` +
+			"spawn and terminate backends, read their logs, state and connection URLs; list the origins you need instead, or set a token")
+		return
+	}
+	s.log.Warn(`allow-origin "*": every web page open in your browser can send requests to this API and read the answers; ` +
+		"only the token keeps them out: list the origins you need instead")
+}
+
 // isLoopbackName reports whether host is localhost or a name under it
 // (which resolvers keep on the loopback interface, RFC 6761).
 func isLoopbackName(host string) bool {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -214,7 +213,8 @@ func TestContainerLimitsAndMount(t *testing.T) {
 	require.Len(t, c.HostConfig.Ulimits, 1)
 	assert.Equal(t, "cpu", c.HostConfig.Ulimits[0].Name)
 	assert.EqualValues(t, 600, c.HostConfig.Ulimits[0].Hard)
-	assert.Equal(t, []string{filepath.Join(base, "room-7") + ":/plane-data"}, c.HostConfig.Binds)
+	require.Len(t, c.HostConfig.Mounts, 1)
+	assert.Equal(t, filepath.Join(base, "room-7"), c.HostConfig.Mounts[0].Source)
 
 	code, body, _ := get(t, res.URL+"write?name=hello.txt&data=kept")
 	require.Equal(t, http.StatusOK, code, string(body))
@@ -280,45 +280,6 @@ func TestContainerHoldAndSetImage(t *testing.T) {
 	require.NoError(t, p.SetImage(dockertest.GoImage(t, cli, testBackendPkg)))
 	res := p.connect(map[string]any{"key": "k"})
 	p.statusStream(res.BackendID).until(types.StatusReady)
-}
-
-// TestContainerLeftoversOfAGoneServerAreRemoved: a server killed with -9
-// leaves its containers; the next server removes them, but never those of
-// a live server.
-func TestContainerLeftoversOfAGoneServerAreRemoved(t *testing.T) {
-	cli := dockertest.Client(t)
-	image := dockertest.GoImage(t, cli, testBackendPkg)
-	ctx := context.Background()
-
-	gone := exec.Command("sleep", "60")
-	require.NoError(t, gone.Start())
-	gonePID := gone.Process.Pid
-	require.NoError(t, gone.Process.Kill())
-	_ = gone.Wait()
-
-	create := func(name, pid string) string {
-		res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &container.Config{
-			Image: image, Labels: map[string]string{
-				localplane.LabelOwner: "other", localplane.LabelOwnerPID: pid, localplane.LabelBackend: name,
-			},
-		}})
-		require.NoError(t, err)
-		_, err = cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, _ = cli.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true})
-		})
-		return res.ID
-	}
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
-	left := create("leftover-"+suffix, strconv.Itoa(gonePID))
-	live := create("live-"+suffix, strconv.Itoa(os.Getpid()))
-
-	startContainerPlane(t, localplane.Config{})
-	_, err := cli.ContainerInspect(ctx, left, client.ContainerInspectOptions{})
-	assert.Error(t, err, "the container of a gone server is removed")
-	_, err = cli.ContainerInspect(ctx, live, client.ContainerInspectOptions{})
-	assert.NoError(t, err, "the container of a live server is kept")
 }
 
 func TestContainerCloseRemovesEverything(t *testing.T) {

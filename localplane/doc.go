@@ -150,17 +150,20 @@
 // Container backends (Config.Container) are made as Plane's drone makes
 // them: the same variables with PORT=8080 inside, port 8080 published on
 // 127.0.0.1, memory_limit_bytes as the memory limit, cpu_period and
-// cpu_period_percent as the CFS period and quota, cpu_time_limit as the cpu
-// ulimit, disk_limit_bytes as the size storage option where the storage
-// driver allows one (else logged), executable.mount as a bind mount of a
-// directory under ContainerConfig.MountBase at /plane-data. Ready means the
+// cpu_period_percent as the CFS period and quota (range-checked first: a
+// spawn outside them fails to start), cpu_time_limit as the cpu ulimit,
+// disk_limit_bytes as the size storage option where the storage driver
+// allows one (else logged), executable.mount as a bind mount of a directory
+// directly in ContainerConfig.MountBase (one per escaped key, in a base
+// only the developer may write) at /plane-data. Ready means the
 // published port answers HTTP. A soft terminate stops the container with
 // Config.GracePeriod, a hard one kills it; its exit code becomes exit_error
 // and it is removed once it has ended. Its output feeds the logs stream and
 // Config.BackendOutput, and the metrics stream reads the engine's stats.
 // Every container carries labels naming its server (LabelOwner and
-// friends); Start removes the containers of servers that are gone (after a
-// kill -9), never those of a live one, and Close removes every container
+// friends); Start removes the containers of servers it can prove gone
+// (after a kill -9), never those of a server in another PID namespace
+// sharing the engine, and Close removes every container
 // the server started. While HoldSpawns is in force (or before SetImage
 // gives a container plane its first image), a connect that would spawn
 // answers 503, code NotReadyToSpawn (Plane's surface: 500, kind

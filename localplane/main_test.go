@@ -16,6 +16,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == backendArg {
 		os.Exit(runTestBackend())
 	}
+	if len(os.Args) > 1 && os.Args[1] == sweepArg {
+		os.Exit(runSweep())
+	}
 	code := m.Run()
 	closeBrowser() // the console tests' Chromium, shared by the package
 	if code == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -32,4 +33,24 @@ func processStart(pid int) string {
 		return ""
 	}
 	return string(fields[19]) // fields after the name start at field 3
+}
+
+// bootID is the kernel's id of this boot, new at every boot, or "" if
+// unreadable.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// pidNamespace names this process's PID namespace ("pid:[4026531836]"), or
+// "" if unreadable.
+func pidNamespace() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
 }

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +27,7 @@ import (
 // at /plane-data. Images are never pulled. A container is removed once it
 // has ended, and every container carries labels naming the server that
 // started it, so that a server starting later removes those a killed server
-// left behind.
+// left behind (only those it can prove gone: see LabelOwnerBoot).
 type ContainerConfig struct {
 	// Image is the local image (name or id) backends run. When empty, connects
 	// that would spawn are refused as not ready to spawn until
@@ -39,9 +36,14 @@ type ContainerConfig struct {
 	// Network is the Docker network containers join (the official CLI's
 	// --docker-network); empty means the engine's default bridge.
 	Network string
-	// MountBase is the host directory under which executable.mount binds a
+	// MountBase is the host directory in which executable.mount binds a
 	// directory per key (or per relative path) at /plane-data in the
-	// container. Default: "jamsocket-mounts" in os.TempDir().
+	// container: one directory directly in the base, named by the key
+	// escaped as a URL path segment (key a/b is "a%2Fb"). The base must be
+	// yours, not a symbolic link and writable by no one else (a mount that
+	// finds it otherwise fails to start), and each directory in it yours
+	// and not a link. Default: "jamsocket-go/mounts" in os.UserCacheDir(),
+	// created with mode 0700.
 	MountBase string
 	// Client talks to the engine; nil means a client configured from the
 	// environment (DOCKER_HOST and friends), which the server closes. The
@@ -58,6 +60,15 @@ const (
 	// /proc/PID/stat), so that a reused pid is not mistaken for the owner.
 	LabelOwnerPID   = "dev.jamsocket-go.owner-pid"
 	LabelOwnerStart = "dev.jamsocket-go.owner-start"
+	// LabelOwnerBoot is the boot the server ran in (Linux's
+	// /proc/sys/kernel/random/boot_id) and LabelOwnerPIDNamespace its PID
+	// namespace (the link /proc/self/ns/pid): the pid means something only
+	// in both. A server starting removes another's containers only when
+	// that server is provably gone: same boot and namespace and its process
+	// gone, or another boot and the container stopped. A container without
+	// these labels (from an earlier version) is never removed.
+	LabelOwnerBoot         = "dev.jamsocket-go.owner-boot"
+	LabelOwnerPIDNamespace = "dev.jamsocket-go.owner-pidns"
 	// LabelBackend is the backend id the container serves.
 	LabelBackend = "dev.jamsocket-go.backend"
 )
@@ -76,14 +87,13 @@ const engineTimeout = 30 * time.Second
 
 // containerRunner runs backends as containers through the engine API.
 type containerRunner struct {
-	cli        *client.Client
-	ownClient  bool // close cli at the end
-	network    string
-	mountBase  string
-	grace      time.Duration
-	instance   string
-	ownerPID   int
-	ownerStart string
+	cli       *client.Client
+	ownClient bool // close cli at the end
+	network   string
+	mountBase string // "" when there is none
+	grace     time.Duration
+	instance  string
+	owner     ownerID
 
 	mu    sync.Mutex
 	image string
@@ -92,7 +102,7 @@ type containerRunner struct {
 func newContainerRunner(cfg ContainerConfig, grace time.Duration) (*containerRunner, error) {
 	r := &containerRunner{
 		cli: cfg.Client, network: cfg.Network, mountBase: cfg.MountBase, grace: grace,
-		image: cfg.Image, instance: randomID(14), ownerPID: os.Getpid(),
+		image: cfg.Image, instance: randomID(14), owner: currentOwner(),
 	}
 	if r.cli == nil {
 		cli, err := client.New(client.FromEnv)
@@ -102,9 +112,8 @@ func newContainerRunner(cfg ContainerConfig, grace time.Duration) (*containerRun
 		r.cli, r.ownClient = cli, true
 	}
 	if r.mountBase == "" {
-		r.mountBase = filepath.Join(os.TempDir(), "jamsocket-mounts")
+		r.mountBase = defaultMountBase()
 	}
-	r.ownerStart = processStart(r.ownerPID)
 	return r, nil
 }
 
@@ -127,16 +136,14 @@ func (r *containerRunner) open(ctx context.Context, log logger) error {
 	if _, err := r.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		return fmt.Errorf("localplane: no Docker engine answers: %w", err)
 	}
-	return r.removeLeftovers(ctx, log, func(labels map[string]string) bool {
-		return !ownerAlive(labels[LabelOwnerPID], labels[LabelOwnerStart])
-	})
+	return r.removeLeftovers(ctx, log, r.owner.provesGone)
 }
 
 // shutdown removes any container of this server still there (every backend
 // has ended by now, so normally none), and closes the client if it is ours.
 func (r *containerRunner) shutdown(ctx context.Context, log logger) error {
-	err := r.removeLeftovers(ctx, log, func(labels map[string]string) bool {
-		return labels[LabelOwner] == r.instance
+	err := r.removeLeftovers(ctx, log, func(c container.Summary) bool {
+		return c.Labels[LabelOwner] == r.instance
 	})
 	if r.ownClient {
 		err = errors.Join(err, r.cli.Close())
@@ -151,8 +158,8 @@ type logger interface {
 }
 
 // removeLeftovers force-removes every local-plane container for which
-// remove(labels) is true.
-func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remove func(map[string]string) bool) error {
+// remove is true.
+func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remove func(container.Summary) bool) error {
 	list, err := r.cli.ContainerList(ctx, client.ContainerListOptions{
 		All: true, Filters: client.Filters{}.Add("label", LabelOwner),
 	})
@@ -161,7 +168,7 @@ func (r *containerRunner) removeLeftovers(ctx context.Context, log logger, remov
 	}
 	var errs []error
 	for _, c := range list.Items {
-		if !remove(c.Labels) {
+		if !remove(c) {
 			continue
 		}
 		_, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -339,11 +346,9 @@ func (r *containerRunner) containerConfig(b *backend, image string) (*container.
 		Image:        image,
 		Env:          make([]string, 0, len(env)),
 		ExposedPorts: network.PortSet{network.MustParsePort(strconv.Itoa(containerPort) + "/tcp"): {}},
-		Labels: map[string]string{
-			LabelOwner: r.instance, LabelOwnerPID: strconv.Itoa(r.ownerPID), LabelOwnerStart: r.ownerStart,
-			LabelBackend: b.id,
-		},
+		Labels:       map[string]string{LabelOwner: r.instance, LabelBackend: b.id},
 	}
+	r.owner.addLabels(cfg.Labels)
 	for k, v := range env {
 		cfg.Env = append(cfg.Env, k+"="+v)
 	}
@@ -353,16 +358,13 @@ func (r *containerRunner) containerConfig(b *backend, image string) (*container.
 		},
 		NetworkMode: container.NetworkMode(r.network),
 	}
+	if err := checkResourceLimits(b.spec.limits); err != nil {
+		return nil, nil, err
+	}
 	if l := b.spec.limits; l != nil {
 		host.Memory = l.MemoryLimitBytes
 		host.CPUPeriod = l.CPUPeriod
-		if l.CPUPeriodPercent > 0 {
-			period := l.CPUPeriod
-			if period == 0 {
-				period = 100_000 // Plane's default period, 100 ms
-			}
-			host.CPUQuota = period * l.CPUPeriodPercent / 100
-		}
+		host.CPUQuota = cpuQuota(l.CPUPeriod, l.CPUPeriodPercent)
 		if l.CPUTimeLimit > 0 {
 			host.Ulimits = []*container.Ulimit{{Name: "cpu", Soft: l.CPUTimeLimit, Hard: l.CPUTimeLimit}}
 		}
@@ -370,35 +372,12 @@ func (r *containerRunner) containerConfig(b *backend, image string) (*container.
 			host.StorageOpt = map[string]string{"size": strconv.FormatInt(l.DiskLimitBytes, 10)}
 		}
 	}
-	if m := b.spec.mount; m != nil && (m.ByKey || m.Path != "") {
-		rel := m.Path
-		if rel == "" {
-			rel = b.spec.key
-		}
-		if err := validateMountPath(rel); err != nil {
-			return nil, nil, err
-		}
-		dir := filepath.Join(r.mountBase, rel)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("executable.mount: %w", err)
-		}
-		host.Binds = []string{dir + ":" + containerDataDir}
+	mounts, err := r.mounts(b)
+	if err != nil {
+		return nil, nil, err
 	}
+	host.Mounts = mounts
 	return cfg, host, nil
-}
-
-// validateMountPath accepts only a relative path that stays under the mount
-// base, as Plane's drone does.
-func validateMountPath(p string) error {
-	if p == "" || filepath.IsAbs(p) || strings.ContainsAny(p, ":\x00") {
-		return fmt.Errorf("executable.mount %q is not a relative path under the mount base", p)
-	}
-	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
-		if part == ".." || part == "." || part == "" {
-			return fmt.Errorf("executable.mount %q is not a relative path under the mount base", p)
-		}
-	}
-	return nil
 }
 
 // publishedPort is the host port the engine published container port 8080
@@ -445,19 +424,4 @@ func (p *containerProc) sample(ctx context.Context) (osproc.Sample, error) {
 		sm.MemAvail = st.MemoryStats.Limit - mem
 	}
 	return sm, nil
-}
-
-// ownerAlive reports whether the process pid, started at start (as
-// processStart reports it), still runs. A label that does not parse counts
-// as alive: never remove what might be another server's.
-func ownerAlive(pidLabel, start string) bool {
-	pid, err := strconv.Atoi(pidLabel)
-	if err != nil || pid <= 0 {
-		return true
-	}
-	if !processAlive(pid) {
-		return false
-	}
-	now := processStart(pid)
-	return start == "" || now == "" || now == start
 }

@@ -175,6 +175,7 @@ func (s *Server) Start() error {
 			}
 		})
 	}
+	s.warnAnyOrigin()
 	s.log.Info("local plane listening", "api", s.urlOf(apiLn), "proxy", s.urlOf(proxyLn))
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/jamsocket-go/jamsocket/internal/fsowner"
 )
 
 // The credential file is the official CLI's own, ~/.jamsocket/config.json,
@@ -54,8 +56,12 @@ func credentialPath(getenv func(string) string) string {
 
 // readCredentialFile reads the credential file at path: nil if there is
 // none, an error (naming the file, never its content) if it holds neither
-// shape completely.
+// shape completely, or if another user could have written it (see
+// checkCredentialPlace).
 func readCredentialFile(path string) (*savedCredentials, error) {
+	if err := checkCredentialPlace(filepath.Dir(path), path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -92,6 +98,10 @@ func writeCredentialFile(path, token, account string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("jamsocket: creating the credential directory: %w", err)
 	}
+	// The file itself is replaced, whoever could write the old one.
+	if err := checkCredentialPlace(dir); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(dir, ".config-*.json")
 	if err != nil {
 		return fmt.Errorf("jamsocket: writing the credential file: %w", err)
@@ -110,6 +120,31 @@ func writeCredentialFile(path, token, account string) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("jamsocket: writing the credential file: %w", err)
+	}
+	return nil
+}
+
+// checkCredentialPlace refuses credentials kept where another user could
+// plant a token of theirs (every command would then act on their account:
+// jamsocket push would send them the image) or swap the file to read ours:
+// a path (the directory, the file) that belongs to another user or that its
+// group or others may write to. A path may be a link (dotfile managers make
+// them): what it points to is checked. A missing path passes.
+func checkCredentialPlace(paths ...string) error {
+	for _, p := range paths {
+		resolved, err := filepath.EvalSymlinks(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = fsowner.Private(resolved)
+		}
+		if errors.Is(err, fsowner.ErrNotYours) {
+			return fmt.Errorf("jamsocket: refusing the credentials: %w: another user could plant a token there or read yours (make it yours and chmod go-w it, or remove it and log in again)", err)
+		}
+		if err != nil {
+			return fmt.Errorf("jamsocket: checking the credential file: %w", err)
+		}
 	}
 	return nil
 }

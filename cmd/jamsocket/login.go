@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -40,6 +41,9 @@ ACCOUNT is needed only for a token that may act on several accounts.`,
 			path := credentialPath(a.getenv)
 			if path == "" {
 				return errors.New("jamsocket: login needs a home directory for ~/.jamsocket/config.json ($HOME is not set)")
+			}
+			if err := checkCredentialPlace(filepath.Dir(path)); err != nil {
+				return err // before asking for a token that could not be saved
 			}
 			t, err := a.loginToken(cmd.Flags().Changed("token"), token)
 			if err != nil {

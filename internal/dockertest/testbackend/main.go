@@ -8,8 +8,10 @@
 //
 // GET / answers with the x-verified-* headers, the Plane variables of its
 // environment and FOO, as JSON; /ws echoes WebSocket messages; /exit?code=N
-// exits with code N; /write?name=F&data=D writes D to /plane-data/F and
-// /read?name=F answers its content.
+// exits with code N; /write?name=F&data=D writes D to /plane-data/F,
+// /read?name=F answers its content, /symlink?name=F&target=T makes
+// /plane-data/F a symbolic link to T, and /list answers the names in
+// /plane-data, one a line.
 package main
 
 import (
@@ -79,6 +81,22 @@ func handler() http.Handler {
 			return
 		}
 		_, _ = w.Write(data)
+	})
+	mux.HandleFunc("/symlink", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if err := os.Symlink(q.Get("target"), filepath.Join("/plane-data", filepath.Base(q.Get("name")))); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
+		entries, err := os.ReadDir("/plane-data")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		for _, e := range entries {
+			fmt.Fprintln(w, e.Name())
+		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		out := struct {
