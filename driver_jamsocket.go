@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/internal/retry"
-	"github.com/jamsocket-go/jamsocket/types"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
+	"github.com/jamsocket-go/jamsocket/internal/wiretime"
 )
 
 // jamsocketDriver speaks Jamsocket's v2 API: the hosted API, the official
@@ -76,10 +77,10 @@ func (d *jamsocketDriver) statusStreamPath(backendID string) string {
 func (d *jamsocketDriver) terminate(ctx context.Context, backendID string, hard bool) error {
 	err := d.c.do(ctx, request{
 		method: http.MethodPost, path: pathOf("v2", "backend", backendID, "terminate"),
-		body: types.TerminateRequest{Hard: hard}, auth: true, class: retry.Idempotent,
+		body: wire.TerminateRequest{Hard: hard}, auth: true, class: retry.Idempotent,
 	}, nil)
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Code == codeBackendNotRunning {
+	if errors.As(err, &apiErr) && apiErr.Code == wire.CodeBackendNotRunning {
 		// Already ended: what was asked for is so, whether on the first
 		// attempt or on a retry after the first one acted.
 		return nil
@@ -90,9 +91,6 @@ func (d *jamsocketDriver) terminate(ctx context.Context, backendID string, hard 
 // forgotten is false: the hosted API and the local plane forget no
 // backend, and their 404 is an unknown id.
 func (d *jamsocketDriver) forgotten(error) bool { return false }
-
-// codeBackendNotRunning is the code of a terminate of an ended backend.
-const codeBackendNotRunning = "BackendNotRunning"
 
 func (d *jamsocketDriver) backend(ctx context.Context, backendID string) (*BackendInfo, error) {
 	path := pathOf("v2", "backend", backendID)
@@ -120,9 +118,9 @@ func (d *jamsocketDriver) metricsPath(backendID string) string {
 
 func (d *jamsocketDriver) terminateBackends(ctx context.Context, before time.Time, hard, dryRun bool) (terminateRound, error) {
 	path := pathOf("service", d.cfg.Account, d.cfg.Service, "terminate-backends")
-	body := types.TerminateBackendsRequest{Before: types.WireTime(before), Hard: hard, DryRun: dryRun}
+	body := wire.TerminateBackendsRequest{Before: wiretime.Time(before), Hard: hard, DryRun: dryRun}
 	var round struct {
-		types.TerminateBackendsResponse
+		wire.TerminateBackendsResponse
 		IsComplete *bool `json:"is_complete"`
 	}
 	if err := d.c.do(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, class: retry.Idempotent}, &round); err != nil {
@@ -155,7 +153,7 @@ func (d *jamsocketDriver) checkAuth(ctx context.Context) (*AuthInfo, error) {
 func (d *jamsocketDriver) createService(ctx context.Context, name string) error {
 	return d.c.do(ctx, request{
 		method: http.MethodPost, path: pathOf("v2", "account", d.cfg.Account, "service"),
-		body: types.CreateServiceRequest{Name: name}, auth: true, class: retry.Create,
+		body: wire.CreateServiceRequest{Name: name}, auth: true, class: retry.Create,
 	}, nil)
 }
 
@@ -188,7 +186,7 @@ func (d *jamsocketDriver) images(ctx context.Context, service string) ([]Image, 
 
 func (d *jamsocketDriver) imageName(ctx context.Context, service string) (string, error) {
 	path := pathOf("service", d.cfg.Account, d.serviceName(service), "image-name")
-	var res types.ImageNameResponse
+	var res wire.ImageNameResponse
 	if err := d.c.do(ctx, request{method: http.MethodGet, path: path, auth: true, class: retry.Idempotent}, &res); err != nil {
 		return "", err
 	}
@@ -205,7 +203,7 @@ func (d *jamsocketDriver) updateEnvironment(ctx context.Context, environment, im
 	}
 	return d.c.do(ctx, request{
 		method: http.MethodPost, path: pathOf(append(segments, "update")...),
-		body: types.UpdateEnvironmentRequest{ImageTag: imageTag}, auth: true, class: retry.Idempotent,
+		body: wire.UpdateEnvironmentRequest{ImageTag: imageTag}, auth: true, class: retry.Idempotent,
 	}, nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/internal/retry"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -178,13 +179,13 @@ func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest) (*Connec
 	if err := checkPlaneRanges(req.Spawn); err != nil {
 		return nil, err
 	}
-	wire := p.connectRequest(req)
+	body := p.connectRequest(req)
 	class := retry.Create
-	if wire.Key != nil {
+	if body.Key != nil {
 		class = retry.Idempotent
 	}
-	var resp types.PlaneConnectResponse
-	err := p.c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: wire, auth: true, class: class}, &resp)
+	var resp wire.PlaneConnectResponse
+	err := p.c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: body, auth: true, class: class}, &resp)
 	if err != nil {
 		withMeaning(err, ErrKeyNotHeld, func(e *APIError) bool { return e.Code == "KeyUnheldNoSpawnConfig" })
 		withMeaning(err, ErrKeyHeld, func(e *APIError) bool { return e.Code == "KeyHeld" })
@@ -278,17 +279,17 @@ func (p *planeDriver) maxIdleSeconds(spawn *SpawnConfig) int {
 
 // connectRequest maps a Jamsocket connect onto Plane's: the key gains the
 // namespace and the spawn tag, the spawn config gains the executable.
-func (p *planeDriver) connectRequest(req *ConnectRequest) types.PlaneConnectRequest {
-	wire := types.PlaneConnectRequest{User: req.User, Auth: req.Auth}
+func (p *planeDriver) connectRequest(req *ConnectRequest) wire.PlaneConnectRequest {
+	body := wire.PlaneConnectRequest{User: req.User, Auth: req.Auth}
 	spawn := req.Spawn
 	if spawn == nil {
 		spawn = &SpawnConfig{}
 	}
 	if req.Key != "" {
-		wire.Key = &types.PlaneKeyConfig{Name: req.Key, Namespace: p.cfg.Namespace, Tag: spawn.Tag}
+		body.Key = &wire.PlaneKeyConfig{Name: req.Key, Namespace: p.cfg.Namespace, Tag: spawn.Tag}
 	}
 	if req.NoSpawn {
-		return wire
+		return body
 	}
 	exe := p.cfg.Executable
 	if spawn.Tag != "" {
@@ -316,11 +317,11 @@ func (p *planeDriver) connectRequest(req *ConnectRequest) types.PlaneConnectRequ
 	if cluster == "" {
 		cluster = p.cfg.Cluster
 	}
-	wire.SpawnConfig = &types.PlaneSpawnConfig{
+	body.SpawnConfig = &wire.PlaneSpawnConfig{
 		Cluster: cluster, Pool: p.cfg.Pool, Executable: &exe,
 		LifetimeLimitSeconds: spawn.LifetimeLimitSeconds, MaxIdleSeconds: p.maxIdleSeconds(spawn),
 	}
-	return wire
+	return body
 }
 
 // withImageTag replaces (or adds) the tag of an image reference; a digest

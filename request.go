@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/jamsocket-go/jamsocket/internal/retry"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -186,13 +187,16 @@ func (c *caller) do(ctx context.Context, r request, out any) error {
 	return nil
 }
 
-// decodeBody decodes a whole JSON body into out. The wire types that check
-// what they decode (types.ConnectResponse, types.BackendState) do it in one
-// pass through their DecodeJSON; json.Unmarshal would scan the body, then
-// hand it to their UnmarshalJSON to scan again.
+// decodeBody decodes a whole JSON body into out. The two answers of the
+// hot paths (a connect's, a status) are handed straight to their
+// UnmarshalJSON, which checks the whole body itself: json.Unmarshal would
+// scan the body, then hand it to UnmarshalJSON to scan again.
 func decodeBody(body []byte, out any) error {
-	if d, ok := out.(interface{ DecodeJSON([]byte) error }); ok {
-		return d.DecodeJSON(body)
+	switch out := out.(type) {
+	case *ConnectResponse:
+		return out.UnmarshalJSON(body)
+	case *BackendState:
+		return out.UnmarshalJSON(body)
 	}
 	return json.Unmarshal(body, out)
 }
@@ -297,7 +301,7 @@ func (c *caller) apiError(r request, resp *http.Response, body []byte) error {
 		Kind    string          `json:"kind"`
 		Message string          `json:"message"`
 	}
-	var detail types.ErrorDetail
+	var detail wire.ErrorDetail
 	switch {
 	case json.Unmarshal(body, &shapes) != nil:
 		e.Message = strings.TrimSpace(string(body))

@@ -127,7 +127,7 @@ type statusDeduper struct {
 
 func (d *statusDeduper) decode(ev sse.Event) (*BackendState, bool, error) {
 	var state BackendState
-	if err := state.DecodeJSON([]byte(ev.Data)); err != nil {
+	if err := state.UnmarshalJSON([]byte(ev.Data)); err != nil {
 		return nil, false, err
 	}
 	return &state, d.fresh(&state), nil

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
-	"github.com/jamsocket-go/jamsocket/types"
 )
 
 // Bad input (issue 3) gets the right status and error body, and the plane
@@ -47,7 +47,7 @@ func TestBadInput(t *testing.T) {
 				assert.NotEmpty(t, body, c.name)
 			} else {
 				assert.Equal(t, "application/json", ctype, c.name)
-				var e types.ErrorBody
+				var e wire.ErrorBody
 				require.NoError(t, json.Unmarshal(body, &e), "%s: %s", c.name, body)
 				assert.Equal(t, c.code, e.Error.Code, c.name)
 				assert.NotEmpty(t, e.Error.Message, c.name)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jamsocket-go/jamsocket/types"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // maxBodyBytes bounds request bodies on the API.
@@ -56,7 +56,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("GET /pub/health", s.planeHealth)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {
-			planeError(w, http.StatusMethodNotAllowed, types.PlaneKindOther, r.Method+" is not allowed on "+r.URL.Path)
+			planeError(w, http.StatusMethodNotAllowed, wire.PlaneKindOther, r.Method+" is not allowed on "+r.URL.Path)
 			return
 		}
 		planeNotFound(w, r)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -41,7 +42,7 @@ func (s *Server) jamsocketImageName(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, types.ImageNameResponse{ImageName: s.cfg.ImageRegistry + "/" + account + "/" + service})
+	writeJSON(w, http.StatusOK, wire.ImageNameResponse{ImageName: s.cfg.ImageRegistry + "/" + account + "/" + service})
 }
 
 // Bounds on what requests can make the plane keep.
@@ -105,7 +106,7 @@ func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 // backend spawned in the same millisecond as before counts as before it.
 func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 	account, service := r.PathValue("account"), r.PathValue("service")
-	var req types.TerminateBackendsRequest
+	var req wire.TerminateBackendsRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
 	}
@@ -121,7 +122,7 @@ func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(candidates, func(a, b *backend) int { return a.created.Compare(b.created) })
 
 	if req.DryRun {
-		writeJSON(w, http.StatusOK, types.TerminateBackendsResponse{BackendCount: len(candidates), IsComplete: true})
+		writeJSON(w, http.StatusOK, wire.TerminateBackendsResponse{BackendCount: len(candidates), IsComplete: true})
 		return
 	}
 	batch := candidates[:min(len(candidates), s.cfg.TerminateBatchSize)]
@@ -131,7 +132,7 @@ func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 			terminated++
 		}
 	}
-	writeJSON(w, http.StatusOK, types.TerminateBackendsResponse{
+	writeJSON(w, http.StatusOK, wire.TerminateBackendsResponse{
 		BackendCount:    len(batch),
 		TerminatedCount: terminated,
 		IsComplete:      len(batch) == len(candidates),

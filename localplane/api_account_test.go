@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
+	"github.com/jamsocket-go/jamsocket/internal/wiretime"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -38,22 +40,22 @@ func TestTerminateBackendsInBatches(t *testing.T) {
 	}
 	later := spawn("/v2/service/acct/svc/connect")
 
-	round := func(req types.TerminateBackendsRequest) types.TerminateBackendsResponse {
+	round := func(req wire.TerminateBackendsRequest) wire.TerminateBackendsResponse {
 		t.Helper()
 		code, body, hdr := p.do("POST", "/service/acct/svc/terminate-backends", req)
 		require.Equal(t, http.StatusOK, code, string(body))
 		assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-		var res types.TerminateBackendsResponse
+		var res wire.TerminateBackendsResponse
 		require.NoError(t, json.Unmarshal(body, &res))
 		return res
 	}
-	req := types.TerminateBackendsRequest{Before: types.WireTime(before), DryRun: true}
-	assert.Equal(t, types.TerminateBackendsResponse{BackendCount: 5, IsComplete: true}, round(req), "a dry run counts")
+	req := wire.TerminateBackendsRequest{Before: wiretime.Time(before), DryRun: true}
+	assert.Equal(t, wire.TerminateBackendsResponse{BackendCount: 5, IsComplete: true}, round(req), "a dry run counts")
 	req.DryRun = false
-	assert.Equal(t, types.TerminateBackendsResponse{BackendCount: 2, TerminatedCount: 2}, round(req))
-	assert.Equal(t, types.TerminateBackendsResponse{BackendCount: 2, TerminatedCount: 2}, round(req))
-	assert.Equal(t, types.TerminateBackendsResponse{BackendCount: 1, TerminatedCount: 1, IsComplete: true}, round(req))
-	assert.Equal(t, types.TerminateBackendsResponse{IsComplete: true}, round(req), "nothing left")
+	assert.Equal(t, wire.TerminateBackendsResponse{BackendCount: 2, TerminatedCount: 2}, round(req))
+	assert.Equal(t, wire.TerminateBackendsResponse{BackendCount: 2, TerminatedCount: 2}, round(req))
+	assert.Equal(t, wire.TerminateBackendsResponse{BackendCount: 1, TerminatedCount: 1, IsComplete: true}, round(req))
+	assert.Equal(t, wire.TerminateBackendsResponse{IsComplete: true}, round(req), "nothing left")
 
 	for _, id := range ids {
 		rest := p.statusStream(id).until(types.StatusTerminated)
@@ -67,8 +69,8 @@ func TestTerminateBackendsInBatches(t *testing.T) {
 	}
 
 	// Hard, with no before (now): the rest of the service, at once.
-	res := round(types.TerminateBackendsRequest{Hard: true})
-	assert.Equal(t, types.TerminateBackendsResponse{BackendCount: 1, TerminatedCount: 1, IsComplete: true}, res)
+	res := round(wire.TerminateBackendsRequest{Hard: true})
+	assert.Equal(t, wire.TerminateBackendsResponse{BackendCount: 1, TerminatedCount: 1, IsComplete: true}, res)
 	rest := p.statusStream(later).until(types.StatusTerminated)
 	assert.Equal(t, types.KindHard, rest[len(rest)-1].TerminationKind)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -150,7 +151,7 @@ func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
 	if b == nil {
 		return
 	}
-	var req types.TerminateRequest
+	var req wire.TerminateRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
 	}
@@ -158,7 +159,7 @@ func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
 		jamsocketError(w, http.StatusConflict, codeBackendNotRunning, "the backend has already terminated")
 		return
 	}
-	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
 // authState is a status entry in the authenticated form: terminated

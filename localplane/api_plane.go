@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
+	"github.com/jamsocket-go/jamsocket/internal/wiretime"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -36,7 +38,7 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	sc := req.SpawnConfig
 	if sc != nil {
 		if len(sc.ID) > maxPlaneIDLen || strings.ContainsAny(sc.ID, "/?#%\x00 ") {
-			planeError(w, http.StatusBadRequest, types.PlaneKindOther, "spawn_config.id is too long or has invalid characters")
+			planeError(w, http.StatusBadRequest, wire.PlaneKindOther, "spawn_config.id is too long or has invalid characters")
 			return
 		}
 		spec.id = sc.ID
@@ -47,22 +49,22 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
 	}
 	if err := validateSpec(&spec); err != nil {
-		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
+		planeError(w, http.StatusBadRequest, wire.PlaneKindOther, err.Error())
 		return
 	}
 	res, err := s.connect(keyID, spec, sc == nil)
 	switch {
 	case errors.Is(err, errTokensFull):
-		planeError(w, http.StatusServiceUnavailable, types.PlaneKindOther, err.Error())
+		planeError(w, http.StatusServiceUnavailable, wire.PlaneKindOther, err.Error())
 		return
 	case errors.Is(err, errKeyUnheld):
-		planeError(w, http.StatusConflict, types.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
+		planeError(w, http.StatusConflict, wire.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
 		return
 	case errors.Is(err, errKeyHeld):
-		planeError(w, http.StatusConflict, types.PlaneKindKeyHeld, "Key is held by a backend with a different tag")
+		planeError(w, http.StatusConflict, wire.PlaneKindKeyHeld, "Key is held by a backend with a different tag")
 		return
 	case errors.Is(err, errIDTaken):
-		planeError(w, http.StatusConflict, types.PlaneKindOther, "A backend with this id already exists")
+		planeError(w, http.StatusConflict, wire.PlaneKindOther, "A backend with this id already exists")
 		return
 	case errors.Is(err, errTooMany), errors.Is(err, errNotReadyToSpawn):
 		noDroneAvailable(w, err.Error())
@@ -71,10 +73,10 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		noDroneAvailable(w, "the local plane is shutting down")
 		return
 	case err != nil:
-		planeError(w, http.StatusBadRequest, types.PlaneKindOther, err.Error())
+		planeError(w, http.StatusBadRequest, wire.PlaneKindOther, err.Error())
 		return
 	}
-	resp := types.PlaneConnectResponse{
+	resp := wire.PlaneConnectResponse{
 		BackendID: res.b.id,
 		Spawned:   res.spawned,
 		Status:    res.status,
@@ -97,13 +99,13 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 // (controller/connect.rs connect_error_to_response), with Plane's message
 // and why the local plane cannot spawn.
 func noDroneAvailable(w http.ResponseWriter, why string) {
-	planeError(w, http.StatusInternalServerError, types.PlaneKindNoDroneAvailable, "No active drone available. (local plane: "+why+")")
+	planeError(w, http.StatusInternalServerError, wire.PlaneKindNoDroneAvailable, "No active drone available. (local plane: "+why+")")
 }
 
 // decodePlaneConnect decodes the body the way axum's Json extractor would,
 // answering 415, 400, 413 or 422 with a plain-text body when it cannot.
-func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConnectRequest, bool) {
-	var req types.PlaneConnectRequest
+func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (wire.PlaneConnectRequest, bool) {
+	var req wire.PlaneConnectRequest
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		planeBodyError(w, http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
 		return req, false
@@ -125,7 +127,7 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 		planeBodyError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+err.Error())
 		return req, false
 	}
-	fail := func(msg string) (types.PlaneConnectRequest, bool) {
+	fail := func(msg string) (wire.PlaneConnectRequest, bool) {
 		planeBodyError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+msg)
 		return req, false
 	}
@@ -143,7 +145,7 @@ func decodePlaneConnect(w http.ResponseWriter, r *http.Request) (types.PlaneConn
 			if _, err := seconds(name, n); err != nil {
 				// 422 as serde refuses a number outside i32, in Plane's
 				// JSON error shape so that a client can read the field.
-				planeError(w, http.StatusUnprocessableEntity, types.PlaneKindOther, err.Error())
+				planeError(w, http.StatusUnprocessableEntity, wire.PlaneKindOther, err.Error())
 				return req, false
 			}
 		}
@@ -190,9 +192,9 @@ func isJSONContentType(ct string) bool {
 
 // planeState is a status entry in Plane's form: epoch-millisecond time, with
 // termination_kind also on the terminating entries.
-func planeState(st state) types.PlaneBackendState {
-	return types.PlaneBackendState{
-		Status: st.Status, Time: types.EpochMillis(st.Time),
+func planeState(st state) wire.PlaneBackendState {
+	return wire.PlaneBackendState{
+		Status: st.Status, Time: wiretime.EpochMillis(st.Time),
 		TerminationReason: st.TerminationReason, TerminationKind: st.TerminationKind,
 		ExitError: st.ExitError,
 	}
@@ -201,7 +203,7 @@ func planeState(st state) types.PlaneBackendState {
 func (s *Server) planeStatus(w http.ResponseWriter, r *http.Request) {
 	b := s.lookup(r.PathValue("id"))
 	if b == nil {
-		planeError(w, http.StatusNotFound, types.PlaneKindNotFound, planeNotFoundM)
+		planeError(w, http.StatusNotFound, wire.PlaneKindNotFound, planeNotFoundM)
 		return
 	}
 	st, _ := b.current()
@@ -233,7 +235,7 @@ func (s *Server) planeTerminate(hard bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b := s.lookup(r.PathValue("id"))
 		if b == nil {
-			planeError(w, http.StatusNotFound, types.PlaneKindNotFound, planeNotFoundM)
+			planeError(w, http.StatusNotFound, wire.PlaneKindNotFound, planeNotFoundM)
 			return
 		}
 		b.terminate(hard, types.ReasonExternal) // already terminated is fine
@@ -242,7 +244,7 @@ func (s *Server) planeTerminate(hard bool) http.HandlerFunc {
 }
 
 func (s *Server) planeHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
 func (s *Server) planeCtrlStatus(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -63,7 +64,7 @@ func (s *Server) serviceHandlers() map[string]http.HandlerFunc {
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
-	var req types.CreateServiceRequest
+	var req wire.CreateServiceRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
 	}
@@ -89,7 +90,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	c.byName[key] = &catalogService{account: account, name: req.Name, created: now,
 		environments: map[string]*catalogEnvironment{"default": {name: "default", imageTag: "latest", created: now}}}
-	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +103,7 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(c.byName, key)
-	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
 func (s *Server) serviceInfo(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +141,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	slices.Sort(names)
-	writeJSON(w, http.StatusOK, types.ServiceList{Services: names})
+	writeJSON(w, http.StatusOK, wire.ServiceList{Services: names})
 }
 
 // serviceImages answers an empty list for a known service: images pushed to
@@ -155,13 +156,13 @@ func (s *Server) serviceImages(w http.ResponseWriter, r *http.Request) {
 		noSuchService(w, r)
 		return
 	}
-	writeJSON(w, http.StatusOK, types.ImageList{Images: []types.Image{}})
+	writeJSON(w, http.StatusOK, wire.ImageList{Images: []types.Image{}})
 }
 
 // updateEnvironment points an environment at an image tag, creating the
 // environment if the service has none of that name.
 func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) {
-	var req types.UpdateEnvironmentRequest
+	var req wire.UpdateEnvironmentRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
 	}
@@ -191,7 +192,7 @@ func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) {
 		svc.environments[env] = &catalogEnvironment{name: env, created: time.Now().UTC()}
 	}
 	svc.environments[env].imageTag = req.ImageTag
-	writeJSON(w, http.StatusOK, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
 // validName answers 400 unless name can name a service (or an environment)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jamsocket-go/jamsocket/types"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // The API's defences against web pages in the developer's own browser,
@@ -169,7 +169,7 @@ func deny(w http.ResponseWriter, r *http.Request, status int, code, message stri
 			planeBodyError(w, status, message) // as Plane's axum extractor
 			return
 		}
-		planeError(w, status, types.PlaneKindOther, message)
+		planeError(w, status, wire.PlaneKindOther, message)
 		return
 	}
 	jamsocketError(w, status, code, message)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/internal/wiretime"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -131,7 +132,7 @@ func runnerLabel(r runner) string {
 // consoleState is a status entry as the console shows it.
 type consoleState struct {
 	Status   types.BackendStatus     `json:"status"`
-	Time     types.WireTime          `json:"time"`
+	Time     wiretime.Time           `json:"time"`
 	Reason   types.TerminationReason `json:"termination_reason,omitempty"`
 	Kind     types.TerminationKind   `json:"termination_kind,omitempty"`
 	ExitCode *int                    `json:"exit_code,omitempty"`
@@ -148,7 +149,7 @@ type consoleRow struct {
 	Runner      string         `json:"runner"`
 	Image       string         `json:"image,omitempty"` // container backends
 	PID         int            `json:"pid,omitempty"`
-	CreatedAt   types.WireTime `json:"created_at"`
+	CreatedAt   wiretime.Time  `json:"created_at"`
 	Statuses    []consoleState `json:"statuses"`
 }
 
@@ -158,12 +159,12 @@ func (s *Server) consoleRow(b *backend) consoleRow {
 	row := consoleRow{
 		ID: b.id, Key: b.spec.key, User: b.spec.user,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Runner: runnerLabel(s.runner), Image: b.image, PID: b.pid, CreatedAt: types.WireTime(b.created),
+		Runner: runnerLabel(s.runner), Image: b.image, PID: b.pid, CreatedAt: wiretime.Time(b.created),
 		Statuses: make([]consoleState, len(b.history)),
 	}
 	for i, st := range b.history {
 		row.Statuses[i] = consoleState{
-			Status: st.Status, Time: types.WireTime(st.Time),
+			Status: st.Status, Time: wiretime.Time(st.Time),
 			Reason: st.TerminationReason, Kind: st.TerminationKind, ExitCode: st.exitCode,
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jamsocket-go/jamsocket/types"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // The console's view of a container plane's image builds (jamsocket dev -f
@@ -149,5 +149,5 @@ func (s *Server) consoleRebuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Rebuild()
-	writeJSON(w, http.StatusAccepted, types.StatusOK{Status: "ok"})
+	writeJSON(w, http.StatusAccepted, wire.StatusOK{Status: "ok"})
 }

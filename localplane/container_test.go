@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -128,7 +129,7 @@ func TestContainerServesHTTPAndWebSocketAsOnPlane(t *testing.T) {
 	assert.Positive(t, m.MemUsed)
 	assert.Positive(t, m.SysCPU)
 
-	code, _, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", types.TerminateRequest{})
+	code, _, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", wire.TerminateRequest{})
 	require.Equal(t, http.StatusOK, code)
 	rest := p.statusStream(res.BackendID).until(types.StatusTerminated)
 	last := rest[len(rest)-1]
@@ -275,7 +276,7 @@ func TestContainerHoldAndSetImage(t *testing.T) {
 		"executable": map[string]any{"image": "x"},
 	}})
 	require.Equal(t, http.StatusInternalServerError, code, string(body))
-	assert.Equal(t, string(types.PlaneKindNoDroneAvailable), planeKind(t, body))
+	assert.Equal(t, string(wire.PlaneKindNoDroneAvailable), planeKind(t, body))
 
 	require.NoError(t, p.SetImage(dockertest.GoImage(t, cli, testBackendPkg)))
 	res := p.connect(map[string]any{"key": "k"})

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/jamsocket-go/jamsocket/types"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // Errors of Server.Terminate.
@@ -44,14 +44,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // jamsocketError answers in Jamsocket's error shape.
 func jamsocketError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, types.ErrorBody{Error: types.ErrorDetail{
+	writeJSON(w, status, wire.ErrorBody{Error: wire.ErrorDetail{
 		Message: message, Status: status, Code: code, ID: randomID(14),
 	}})
 }
 
 // planeError answers in Plane's ApiError shape.
 func planeError(w http.ResponseWriter, status int, kind, message string) {
-	writeJSON(w, status, types.PlaneError{ID: randomID(14), Kind: kind, Message: message})
+	writeJSON(w, status, wire.PlaneError{ID: randomID(14), Kind: kind, Message: message})
 }
 
 // planeBodyError answers a body that could not be decoded the way axum's Json

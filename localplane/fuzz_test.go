@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -152,7 +153,7 @@ func FuzzJamsocketConnect(f *testing.F) {
 		case http.StatusOK:
 			endSpawned(t, srv, answer)
 		case http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable:
-			var e types.ErrorBody
+			var e wire.ErrorBody
 			require.NoError(t, json.Unmarshal(answer, &e), "a Jamsocket error body: %s", answer)
 			require.EqualValues(t, code, e.Error.Status)
 		default:
@@ -189,11 +190,11 @@ func FuzzPlaneConnect(f *testing.F) {
 			// axum's body errors
 		case code == http.StatusBadRequest || code == http.StatusConflict || code == http.StatusUnprocessableEntity ||
 			code == http.StatusServiceUnavailable || code == http.StatusInternalServerError:
-			var e types.PlaneError
+			var e wire.PlaneError
 			require.NoError(t, json.Unmarshal(answer, &e), "a Plane error body: %s", answer)
 			if code == http.StatusInternalServerError {
 				// The one documented 500: Plane's "no drone available".
-				require.Equal(t, types.PlaneKindNoDroneAvailable, e.Kind, "%s", answer)
+				require.Equal(t, wire.PlaneKindNoDroneAvailable, e.Kind, "%s", answer)
 			}
 		default:
 			t.Fatalf("status %d for %q: %s", code, body, answer)

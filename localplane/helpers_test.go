@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -98,11 +99,11 @@ func (p *plane) connect(req any) types.ConnectResponse {
 }
 
 // planeConnect calls /ctrl/connect and decodes a 200 answer.
-func (p *plane) planeConnect(req any) types.PlaneConnectResponse {
+func (p *plane) planeConnect(req any) wire.PlaneConnectResponse {
 	p.t.Helper()
 	code, body, _ := p.do("POST", "/ctrl/connect", req)
 	require.Equal(p.t, http.StatusOK, code, string(body))
-	var res types.PlaneConnectResponse
+	var res wire.PlaneConnectResponse
 	require.NoError(p.t, json.Unmarshal(body, &res))
 	return res
 }
@@ -239,7 +240,7 @@ func get(t *testing.T, url string, header ...string) (int, []byte, http.Header) 
 // errorCode decodes a Jamsocket error body.
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	var e types.ErrorBody
+	var e wire.ErrorBody
 	require.NoError(t, json.Unmarshal(body, &e), string(body))
 	require.NotEmpty(t, e.Error.Message)
 	require.NotEmpty(t, e.Error.ID)
@@ -249,7 +250,7 @@ func errorCode(t *testing.T, body []byte) string {
 // planeKind decodes a Plane error body.
 func planeKind(t *testing.T, body []byte) string {
 	t.Helper()
-	var e types.PlaneError
+	var e wire.PlaneError
 	require.NoError(t, json.Unmarshal(body, &e), string(body))
 	require.Regexp(t, `^[a-z0-9]{14}$`, e.ID)
 	require.NotEmpty(t, e.Message)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -46,7 +47,7 @@ func TestLifecycleThroughStatusStream(t *testing.T) {
 			assert.Regexp(t, isoTime, string(body))
 			assert.JSONEq(t, `{"status":"ready","time":`+isoTime.FindString(string(body))[7:]+`}`, string(body))
 
-			code, body, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", types.TerminateRequest{})
+			code, body, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", wire.TerminateRequest{})
 			require.Equal(t, http.StatusOK, code)
 			assert.JSONEq(t, `{"status":"ok"}`, string(body))
 
@@ -64,7 +65,7 @@ func TestLifecycleThroughStatusStream(t *testing.T) {
 			code, body, _ = p.do("GET", "/v2/backend/"+res.BackendID+"/status", nil)
 			require.Equal(t, http.StatusOK, code)
 			assert.Contains(t, string(body), `"status":"terminated"`)
-			code, body, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", types.TerminateRequest{Hard: true})
+			code, body, _ = p.do("POST", "/v2/backend/"+res.BackendID+"/terminate", wire.TerminateRequest{Hard: true})
 			assert.Equal(t, http.StatusConflict, code)
 			assert.Equal(t, "BackendNotRunning", errorCode(t, body))
 

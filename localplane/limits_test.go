@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -30,7 +31,7 @@ func TestSecondsFieldsAreRangeChecked(t *testing.T) {
 
 			code, body, _ = p.do("POST", "/ctrl/connect", `{"spawn_config":{"executable":{"image":"x"},"`+field+`":`+n+`}}`)
 			assert.Equal(t, http.StatusUnprocessableEntity, code, "%s=%s: %s", field, n, body)
-			var perr types.PlaneError
+			var perr wire.PlaneError
 			require.NoError(t, json.Unmarshal(body, &perr), "a JSON error: %s", body)
 			assert.Contains(t, perr.Message, "spawn_config."+field)
 		}

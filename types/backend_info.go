@@ -3,6 +3,8 @@ package types
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/wiretime"
 )
 
 // V2State is one entry of a backend's status history as the authenticated
@@ -31,7 +33,7 @@ func (s *V2State) UnmarshalJSON(b []byte) error {
 	type plain V2State
 	w := struct {
 		*plain
-		Time WireTime `json:"time"`
+		Time wiretime.Time `json:"time"`
 	}{plain: (*plain)(s)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -46,10 +48,10 @@ func (s V2State) MarshalJSON() ([]byte, error) {
 	type plain V2State
 	w := struct {
 		plain
-		Time WireTime `json:"time"`
+		Time wiretime.Time `json:"time"`
 		// ExitCode holds a *int, nil or not, when the field is written.
 		ExitCode any `json:"exit_code,omitempty"`
-	}{plain: plain(s), Time: WireTime(s.Time)}
+	}{plain: plain(s), Time: wiretime.Time(s.Time)}
 	if s.ExitCode != nil || s.Status == StatusTerminated {
 		w.ExitCode = s.ExitCode
 	}
@@ -97,8 +99,8 @@ func (b *BackendInfo) UnmarshalJSON(data []byte) error {
 	*b = BackendInfo{}
 	w := struct {
 		*plain
-		CreatedAt *WireTime `json:"created_at"`
-	}{plain: (*plain)(b), CreatedAt: (*WireTime)(&b.CreatedAt)}
+		CreatedAt *wiretime.Time `json:"created_at"`
+	}{plain: (*plain)(b), CreatedAt: (*wiretime.Time)(&b.CreatedAt)}
 	return json.Unmarshal(data, &w)
 }
 
@@ -107,8 +109,8 @@ func (b BackendInfo) MarshalJSON() ([]byte, error) {
 	type plain BackendInfo
 	return json.Marshal(struct {
 		plain
-		CreatedAt WireTime `json:"created_at"`
-	}{plain: plain(b), CreatedAt: WireTime(b.CreatedAt)})
+		CreatedAt wiretime.Time `json:"created_at"`
+	}{plain: plain(b), CreatedAt: wiretime.Time(b.CreatedAt)})
 }
 
 // LastState returns the latest entry of Statuses, or nil if there is none.
@@ -143,8 +145,8 @@ func (b *BackendSummary) UnmarshalJSON(data []byte) error {
 	*b = BackendSummary{}
 	w := struct {
 		*plain
-		CreatedAt *WireTime `json:"created_at"`
-	}{plain: (*plain)(b), CreatedAt: (*WireTime)(&b.CreatedAt)}
+		CreatedAt *wiretime.Time `json:"created_at"`
+	}{plain: (*plain)(b), CreatedAt: (*wiretime.Time)(&b.CreatedAt)}
 	return json.Unmarshal(data, &w)
 }
 
@@ -153,8 +155,8 @@ func (b BackendSummary) MarshalJSON() ([]byte, error) {
 	type plain BackendSummary
 	return json.Marshal(struct {
 		plain
-		CreatedAt WireTime `json:"created_at"`
-	}{plain: plain(b), CreatedAt: WireTime(b.CreatedAt)})
+		CreatedAt wiretime.Time `json:"created_at"`
+	}{plain: plain(b), CreatedAt: wiretime.Time(b.CreatedAt)})
 }
 
 // NullableString is a string that is null on the wire when empty, for the
@@ -204,23 +206,6 @@ type LogLine struct {
 	// ID is the server's id for the line (the event's id: field), when it
 	// sends one.
 	ID string `json:"id,omitempty"`
-}
-
-// TerminateBackendsRequest is the body of POST
-// /service/{account}/{service}/terminate-backends.
-type TerminateBackendsRequest struct {
-	// Before limits the call to backends spawned before this time.
-	Before WireTime `json:"before"`
-	Hard   bool     `json:"hard"`
-	DryRun bool     `json:"dry_run"`
-}
-
-// TerminateBackendsResponse is the answer of one terminate-backends call.
-// When IsComplete is false the same request must be sent again.
-type TerminateBackendsResponse struct {
-	BackendCount    int  `json:"backend_count"`
-	TerminatedCount int  `json:"terminated_count"`
-	IsComplete      bool `json:"is_complete"`
 }
 
 // AuthInfo is the answer of GET /auth: who the token speaks for.

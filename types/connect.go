@@ -227,12 +227,9 @@ type connectResponseWire struct {
 
 // UnmarshalJSON requires the fields every server sends (backend_id, token,
 // url, status, status_url) and accepts null for secret_token and ready_url.
-func (r *ConnectResponse) UnmarshalJSON(b []byte) error { return r.DecodeJSON(b) }
-
-// DecodeJSON decodes a whole JSON document into r as UnmarshalJSON does.
-// Use it on a whole response body: json.Unmarshal would scan the body, then
-// hand it to UnmarshalJSON, which scans it again.
-func (r *ConnectResponse) DecodeJSON(data []byte) error {
+// It checks the whole of data itself (json.Unmarshal), so it may be handed a
+// whole body directly, sparing json.Unmarshal's scan before it.
+func (r *ConnectResponse) UnmarshalJSON(data []byte) error {
 	// Straight into r: a method-less copy of the type has the same fields
 	// and tags, and null leaves a string empty.
 	type plain ConnectResponse

@@ -40,34 +40,3 @@ type Image struct {
 	Tag        string    `json:"tag"`
 	UploadTime time.Time `json:"upload_time"`
 }
-
-// ServiceList is the body of GET /v2/account/{account}/services.
-type ServiceList struct {
-	Services []string `json:"services"`
-}
-
-// ImageList is the body of GET /v2/service/{account}/{service}/images.
-type ImageList struct {
-	Images []Image `json:"images"`
-}
-
-// ImageNameResponse is the body of GET
-// /service/{account}/{service}/image-name (no /v2; camelCase, unlike the
-// rest of the API).
-type ImageNameResponse struct {
-	// ImageName is the registry repository to push the service's images
-	// to, without a tag.
-	ImageName string `json:"imageName"`
-}
-
-// CreateServiceRequest is the body of POST /v2/account/{account}/service.
-type CreateServiceRequest struct {
-	Name string `json:"name"`
-}
-
-// UpdateEnvironmentRequest is the body of POST
-// /v2/service/{account}/{service}[/{environment}]/update.
-type UpdateEnvironmentRequest struct {
-	// ImageTag is a tag or an image digest.
-	ImageTag string `json:"image_tag"`
-}

@@ -48,10 +48,6 @@ func (s BackendStatus) IsTerminal() bool { return s == StatusTerminated }
 // hard-terminating or terminated. An ending backend will never become ready.
 func (s BackendStatus) IsEnding() bool { return s.Rank() >= StatusTerminating.Rank() }
 
-// IsPastReady reports whether s comes after ready in the lifecycle (it is
-// ending). Together with s == StatusReady it answers "has it been ready?".
-func (s BackendStatus) IsPastReady() bool { return s.Rank() > StatusReady.Rank() }
-
 // Compare orders two statuses by lifecycle: -1 if s comes before other, 0 if
 // they rank the same, +1 if s comes after. Unknown statuses rank first.
 func (s BackendStatus) Compare(other BackendStatus) int {

@@ -89,9 +89,9 @@ func TestBackendSummaryWire(t *testing.T) {
 	assert.Equal(t, "doc-1", back.Key)
 }
 
-// DecodeJSON is UnmarshalJSON without the extra scan: the same value, and an
-// error for the same inputs.
-func TestDecodeJSONIsUnmarshal(t *testing.T) {
+// UnmarshalJSON handed a whole body (the SDK's fast path) is json.Unmarshal
+// without the extra scan: the same value, and an error for the same inputs.
+func TestUnmarshalJSONOnAWholeBodyIsUnmarshal(t *testing.T) {
 	responses := []string{
 		benchConnectResponseJSON,
 		`{"backend_id":"b","spawned":false,"status":"ready","token":"s.t","url":"u","secret_token":null,"status_url":"s"}`,
@@ -100,7 +100,7 @@ func TestDecodeJSONIsUnmarshal(t *testing.T) {
 	for _, in := range responses {
 		var viaUnmarshal, viaDecode ConnectResponse
 		errU := json.Unmarshal([]byte(in), &viaUnmarshal)
-		errD := viaDecode.DecodeJSON([]byte(in))
+		errD := viaDecode.UnmarshalJSON([]byte(in))
 		assert.Equal(t, errU == nil, errD == nil, in)
 		assert.Equal(t, viaUnmarshal, viaDecode, in)
 	}
@@ -113,7 +113,7 @@ func TestDecodeJSONIsUnmarshal(t *testing.T) {
 	for _, in := range states {
 		var viaUnmarshal, viaDecode BackendState
 		errU := json.Unmarshal([]byte(in), &viaUnmarshal)
-		errD := viaDecode.DecodeJSON([]byte(in))
+		errD := viaDecode.UnmarshalJSON([]byte(in))
 		assert.Equal(t, errU == nil, errD == nil, in)
 		assert.Equal(t, viaUnmarshal, viaDecode, in)
 	}

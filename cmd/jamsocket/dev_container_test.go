@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -181,7 +182,7 @@ func TestDevDockerfileBuildsWatchesAndRebuilds(t *testing.T) {
 	d.waitFrom(mark, `^jamsocket dev: the build failed`)
 	code, body := devConnect(t, apiURL, "doc-2")
 	require.Equal(t, http.StatusServiceUnavailable, code)
-	var e types.ErrorBody
+	var e wire.ErrorBody
 	require.NoError(t, json.Unmarshal(body, &e))
 	assert.Equal(t, "NotReadyToSpawn", e.Error.Code)
 	assert.Contains(t, e.Error.Message, "failed")

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // Class says what a request may safely repeat.
@@ -82,7 +84,7 @@ func Decide(class Class, resp *http.Response, err error) (retry bool, why string
 // connect with a key is repeated after them: it returns the key's holder,
 // so a repeat never makes a second backend.
 func planeRetryable(kind string) bool {
-	return kind == "NoDroneAvailable" || kind == "FailedToAcquireKey"
+	return kind == wire.PlaneKindNoDroneAvailable || kind == wire.PlaneKindFailedToAcquireKey
 }
 
 // maxKindPeek bounds what planeKind reads of a body: Plane's error bodies
@@ -101,9 +103,7 @@ func planeKind(resp *http.Response) string {
 	if err != nil {
 		return ""
 	}
-	var body struct {
-		Kind string `json:"kind"`
-	}
+	var body wire.PlaneError
 	if json.Unmarshal(head, &body) != nil {
 		return ""
 	}

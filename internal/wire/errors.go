@@ -1,4 +1,4 @@
-package types
+package wire
 
 // ErrorBody is Jamsocket's error response: {"error": {...}}.
 type ErrorBody struct {
@@ -17,6 +17,10 @@ type ErrorDetail struct {
 	// ID identifies the error in the server's logs.
 	ID string `json:"id,omitempty"`
 }
+
+// CodeBackendNotRunning is the Jamsocket error code of a terminate of a
+// backend that already ended.
+const CodeBackendNotRunning = "BackendNotRunning"
 
 // PlaneError is the error response of Plane's controller.
 type PlaneError struct {
