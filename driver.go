@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/retry"
 )
 
 // driver is one target's dialect: how a portable call becomes that
@@ -14,9 +16,10 @@ import (
 // capability, accountDriver. Adding a target means adding a driver and
 // touching nothing else.
 type driver interface {
-	// connect spawns a backend or joins the one holding req.Key. req is
-	// never nil, and a NoSpawn request has a key.
-	connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error)
+	// connect spawns a backend or joins the one holding req.Key, sending
+	// the request with the retry class Spawn chose. req is never nil, and a
+	// NoSpawn request has a key.
+	connect(ctx context.Context, req *ConnectRequest, class retry.Class) (*ConnectResponse, error)
 	// statusPath and statusStreamPath are the public status endpoints.
 	statusPath(backendID string) string
 	statusStreamPath(backendID string) string

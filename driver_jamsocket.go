@@ -40,26 +40,13 @@ func (d *jamsocketDriver) describeLog() []slog.Attr {
 	return []slog.Attr{slog.String("account", d.cfg.Account), slog.String("service", d.cfg.Service)}
 }
 
-func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
-	class := retry.Create
-	if req.Key != "" {
-		class = retry.Idempotent
-	}
+func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest, class retry.Class) (*ConnectResponse, error) {
 	var resp ConnectResponse
 	err := d.c.do(ctx, request{
 		method: http.MethodPost, path: d.connectPath,
 		body: req, auth: true, class: class,
 	}, &resp)
 	if err != nil {
-		// A no-spawn connect to a free key is a 404 on the hosted API and
-		// the local plane, and the official dev server passes Plane's 409
-		// through as plain text, without its code.
-		if req.NoSpawn {
-			withMeaning(err, ErrKeyNotHeld, func(e *APIError) bool {
-				return e.StatusCode == http.StatusNotFound || (e.StatusCode == http.StatusConflict && e.Code == "")
-			})
-		}
-		withMeaning(err, ErrKeyHeld, func(e *APIError) bool { return e.Code == "KeyHeld" })
 		return nil, err
 	}
 	resp.StatusStreamURL = resp.StatusURL + "/stream"

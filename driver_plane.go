@@ -175,20 +175,14 @@ func (p *planeDriver) describeLog() []slog.Attr {
 	return []slog.Attr{slog.Bool("plane", true), slog.String("image", p.cfg.Executable.Image)}
 }
 
-func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+func (p *planeDriver) connect(ctx context.Context, req *ConnectRequest, class retry.Class) (*ConnectResponse, error) {
 	if err := checkPlaneRanges(req.Spawn); err != nil {
 		return nil, err
 	}
 	body := p.connectRequest(req)
-	class := retry.Create
-	if body.Key != nil {
-		class = retry.Idempotent
-	}
 	var resp wire.PlaneConnectResponse
 	err := p.c.do(ctx, request{method: http.MethodPost, path: pathOf("ctrl", "connect"), body: body, auth: true, class: class}, &resp)
 	if err != nil {
-		withMeaning(err, ErrKeyNotHeld, func(e *APIError) bool { return e.Code == "KeyUnheldNoSpawnConfig" })
-		withMeaning(err, ErrKeyHeld, func(e *APIError) bool { return e.Code == "KeyHeld" })
 		if req.NoSpawn && errors.Is(err, ErrKeyHeld) {
 			return nil, fmt.Errorf("%w (Plane keys include the tag: a NoSpawn join must give the holder's Spawn.Tag)", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/jamsocket-go/jamsocket/internal/wire"
 )
 
 // Sentinel errors, matched with errors.Is against the errors the Client
@@ -59,19 +61,11 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Method and Path locate the failed request (the path holds no secret).
 	Method, Path string
-	// meaning is the semantic sentinel a driver found in this answer to
-	// this request (a 404 that means ErrKeyNotHeld), if any.
-	meaning error
-}
-
-// withMeaning marks err, if it is an *APIError that match accepts, as
-// meaning the sentinel: the driver knows what its dialect's statuses and
-// codes mean for the request it sent.
-func withMeaning(err error, sentinel error, match func(*APIError) bool) {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && match(apiErr) {
-		apiErr.meaning = sentinel
-	}
+	// NoSpawn is set on the answer to a Spawn with ConnectRequest.NoSpawn:
+	// there, a 404 (Jamsocket's dialect) or a 409 without a code (the
+	// official dev server passing Plane's through as text) means that no
+	// backend holds the key.
+	NoSpawn bool
 }
 
 // Error reads like "jamsocket: POST /v2/…/connect: 409 KeyHeld: message (id: x)".
@@ -92,14 +86,18 @@ func (e *APIError) Error() string {
 	return msg
 }
 
-// Is matches the sentinel errors by status code, and the semantic ones
-// (ErrKeyNotHeld, ErrKeyHeld) by what the target's driver found the answer
-// to mean.
+// Is matches the sentinel errors by status code, and the semantic ones by
+// what the fields say, in either dialect: ErrKeyHeld by the code KeyHeld,
+// ErrKeyNotHeld by Plane's code KeyUnheldNoSpawnConfig or by a NoSpawn
+// answer that says the same in Jamsocket's dialect. So an *APIError built by
+// hand (in a fake, say) matches exactly as one the Client returns.
 func (e *APIError) Is(target error) bool {
-	if e.meaning != nil && target == e.meaning {
-		return true
-	}
 	switch target {
+	case ErrKeyHeld:
+		return e.Code == wire.PlaneKindKeyHeld
+	case ErrKeyNotHeld:
+		return e.Code == wire.PlaneKindKeyUnheldNoSpawnConfig || e.NoSpawn &&
+			(e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusConflict && e.Code == "")
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:

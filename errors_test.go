@@ -3,10 +3,12 @@ package jamsocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -380,4 +382,39 @@ func TestBackendTerminatedErrorWithoutState(t *testing.T) {
 	err := &BackendTerminatedError{BackendID: "b1"}
 	assert.Contains(t, err.Error(), "b1")
 	assert.ErrorIs(t, err, ErrBackendTerminated)
+}
+
+// An *APIError's meaning is in its exported fields: one built by hand, as a
+// fake of the Client would, matches the same sentinels as the Client's own,
+// in both dialects.
+func TestHandBuiltAPIErrorsMatchSentinels(t *testing.T) {
+	sentinels := []error{ErrNotFound, ErrUnauthorized, ErrRateLimited, ErrConflict, ErrKeyHeld, ErrKeyNotHeld}
+	for _, tc := range []struct {
+		name string
+		err  *APIError
+		want []error
+	}{
+		{"Plane: KeyHeld", &APIError{StatusCode: 409, Code: "KeyHeld"}, []error{ErrConflict, ErrKeyHeld}},
+		{"Plane: KeyUnheldNoSpawnConfig", &APIError{StatusCode: 409, Code: "KeyUnheldNoSpawnConfig"}, []error{ErrConflict, ErrKeyNotHeld}},
+		{"Plane: NotFound", &APIError{StatusCode: 404, Code: "NotFound"}, []error{ErrNotFound}},
+		{"Plane: NoDroneAvailable", &APIError{StatusCode: 500, Code: "NoDroneAvailable"}, nil},
+		{"Jamsocket: a NoSpawn connect's 404", &APIError{StatusCode: 404, Code: "NotFound", NoSpawn: true}, []error{ErrNotFound, ErrKeyNotHeld}},
+		{"dev server: a NoSpawn connect's bare 409", &APIError{StatusCode: 409, NoSpawn: true}, []error{ErrConflict, ErrKeyNotHeld}},
+		{"Jamsocket: KeyHeld on a NoSpawn connect", &APIError{StatusCode: 409, Code: "KeyHeld", NoSpawn: true}, []error{ErrConflict, ErrKeyHeld}},
+		{"Jamsocket: a 404 of a connect that may spawn", &APIError{StatusCode: 404, Code: "NotFound"}, []error{ErrNotFound}},
+		{"Jamsocket: a bare 409 of a connect that may spawn", &APIError{StatusCode: 409}, []error{ErrConflict}},
+		{"Jamsocket: BackendNotRunning", &APIError{StatusCode: 409, Code: "BackendNotRunning"}, []error{ErrConflict}},
+		{"401", &APIError{StatusCode: 401}, []error{ErrUnauthorized}},
+		{"403", &APIError{StatusCode: 403, Code: "Forbidden"}, []error{ErrUnauthorized}},
+		{"407", &APIError{StatusCode: 407}, []error{ErrUnauthorized}},
+		{"429", &APIError{StatusCode: 429}, []error{ErrRateLimited}},
+		{"503 on a NoSpawn connect", &APIError{StatusCode: 503, NoSpawn: true}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wrapped := fmt.Errorf("handler: %w", tc.err)
+			for _, s := range sentinels {
+				assert.Equal(t, slices.Contains(tc.want, s), errors.Is(wrapped, s), "errors.Is(%v, %v)", tc.err, s)
+			}
+		})
+	}
 }

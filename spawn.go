@@ -3,6 +3,8 @@ package jamsocket
 import (
 	"context"
 	"errors"
+
+	"github.com/jamsocket-go/jamsocket/internal/retry"
 )
 
 // Spawn asks for a connection to a session backend (the connect endpoint),
@@ -14,7 +16,11 @@ import (
 // read. Without a key every call creates a backend, so Spawn retries only
 // when the server provably never saw the request or refused it with 429: a
 // keyless Spawn that meets a 503 or a timeout returns the error rather than
-// risk a second backend.
+// risk a second backend. This is decided here, for every target.
+//
+// A NoSpawn Spawn that finds no backend holding the key fails with an error
+// matching ErrKeyNotHeld on every target (its *APIError has NoSpawn set); one
+// that meets a holder spawned with another tag (Plane), ErrKeyHeld.
 //
 // The response's Token, SecretToken and URL are secrets: hand URL to the one
 // client that should reach the backend, and never log them (the response's
@@ -26,5 +32,13 @@ func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (*ConnectRespon
 	if req.NoSpawn && req.Key == "" {
 		return nil, errors.New("jamsocket: Spawn with NoSpawn needs a Key: without one there is nothing to connect to")
 	}
-	return c.driver.connect(ctx, req)
+	class := retry.Create
+	if req.Key != "" {
+		class = retry.Idempotent
+	}
+	resp, err := c.driver.connect(ctx, req, class)
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		apiErr.NoSpawn = req.NoSpawn
+	}
+	return resp, err
 }
