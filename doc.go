@@ -72,8 +72,9 @@
 // second backend. Streams treat a quiet connection (200, then silence or a
 // clean end) as healthy and keep following while the context lives; only
 // failed connections count towards StreamPolicy.MaxReconnects. A zero field of
-// RetryPolicy or StreamPolicy means its default, except MaxRetries: 0, which
-// never retries.
+// RetryPolicy or StreamPolicy means its default, and a negative one turns the
+// thing off: MaxRetries: -1 never retries, MaxReconnects: -1 gives up at the
+// first failed connection.
 //
 // # Secrets
 //

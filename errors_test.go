@@ -55,7 +55,7 @@ func TestAPIErrorShapes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mock := httpmock.NewMockTransport()
-			c := newTestClient(t, mock, WithRetry(RetryPolicy{}))
+			c := newTestClient(t, mock, WithRetry(RetryPolicy{MaxRetries: -1}))
 			mock.RegisterResponder("GET", statusURL, func(*http.Request) (*http.Response, error) {
 				r := httpmock.NewStringResponse(tc.status, tc.body)
 				for k, v := range tc.header {
@@ -91,7 +91,7 @@ func TestAPIErrorShapes(t *testing.T) {
 
 func TestRetryAfterHTTPDate(t *testing.T) {
 	mock := httpmock.NewMockTransport()
-	c := newTestClient(t, mock, WithRetry(RetryPolicy{}))
+	c := newTestClient(t, mock, WithRetry(RetryPolicy{MaxRetries: -1}))
 	mock.RegisterResponder("GET", statusURL, func(*http.Request) (*http.Response, error) {
 		r := httpmock.NewStringResponse(503, "")
 		r.Header.Set("Retry-After", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
@@ -208,9 +208,17 @@ func TestStatusRetries(t *testing.T) {
 		require.ErrorIs(t, err, syscall.ECONNRESET)
 		assert.Equal(t, 1+fastRetry.MaxRetries, calls(mock, "GET", statusURL))
 	})
-	t.Run("MaxRetries 0 never retries", func(t *testing.T) {
+	t.Run("a zero MaxRetries retries with the default budget", func(t *testing.T) {
 		mock := httpmock.NewMockTransport()
-		c := newTestClient(t, mock, WithRetry(RetryPolicy{MaxRetries: 0}))
+		c := newTestClient(t, mock, WithRetry(RetryPolicy{MinWait: time.Microsecond, MaxWait: time.Millisecond}))
+		mock.RegisterResponder("GET", statusURL, jsonResponder(503, ""))
+		_, err := c.Status(context.Background(), "b1")
+		require.Error(t, err)
+		assert.Equal(t, 1+DefaultRetryPolicy().MaxRetries, calls(mock, "GET", statusURL))
+	})
+	t.Run("a negative MaxRetries never retries", func(t *testing.T) {
+		mock := httpmock.NewMockTransport()
+		c := newTestClient(t, mock, WithRetry(RetryPolicy{MaxRetries: -1}))
 		mock.RegisterResponder("GET", statusURL, jsonResponder(503, ""))
 		_, err := c.Status(context.Background(), "b1")
 		require.Error(t, err)

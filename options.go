@@ -22,11 +22,11 @@ type options struct {
 
 // RetryPolicy bounds how requests are repeated after a failure that may be
 // temporary. Which failures qualify depends on the request: see the package
-// documentation. A zero field means its default (DefaultRetryPolicy), except
-// MaxRetries, whose zero means "never retry".
+// documentation. As in StreamPolicy, a zero field means its default
+// (DefaultRetryPolicy) and a negative one turns the thing off.
 type RetryPolicy struct {
-	// MaxRetries is how many times a request may be repeated; 0 (or
-	// negative) = never.
+	// MaxRetries is how many times a request may be repeated. Zero means
+	// the default; a negative value never retries.
 	MaxRetries int
 	// MinWait is the first backoff; each further one doubles, with jitter.
 	// Zero means the default; a negative MinWait retries at once (a
@@ -47,7 +47,7 @@ func DefaultRetryPolicy() RetryPolicy {
 // ones into what they mean.
 func (p RetryPolicy) resolved() RetryPolicy {
 	d := DefaultRetryPolicy()
-	p.MaxRetries = max(p.MaxRetries, 0)
+	p.MaxRetries = resolveCount(p.MaxRetries, d.MaxRetries)
 	p.MinWait, p.MaxWait = resolveWaits(p.MinWait, p.MaxWait, d.MinWait, d.MaxWait)
 	return p
 }
@@ -94,14 +94,21 @@ func (p StreamPolicy) resolved() StreamPolicy {
 	if p.IdleTimeout <= 0 {
 		p.IdleTimeout = d.IdleTimeout
 	}
-	switch {
-	case p.MaxReconnects == 0:
-		p.MaxReconnects = d.MaxReconnects
-	case p.MaxReconnects < 0:
-		p.MaxReconnects = 0
-	}
+	p.MaxReconnects = resolveCount(p.MaxReconnects, d.MaxReconnects)
 	p.MinWait, p.MaxWait = resolveWaits(p.MinWait, p.MaxWait, d.MinWait, d.MaxWait)
 	return p
+}
+
+// resolveCount applies the rule both policies share to a count of
+// repeats: zero is the default, a negative count is none.
+func resolveCount(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // resolveWaits applies the rule both policies share: zero is the default,
@@ -137,6 +144,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRetry replaces DefaultRetryPolicy(); zero fields keep their defaults.
+// RetryPolicy{MaxRetries: -1} turns retries off.
 func WithRetry(p RetryPolicy) Option {
 	return func(o *options) { o.retry = p }
 }

@@ -24,11 +24,14 @@ func TestPolicyZeroFieldsMeanDefaults(t *testing.T) {
 		in   RetryPolicy
 		want RetryPolicy
 	}{
-		{"zero is never retry, with the default waits", RetryPolicy{}, RetryPolicy{MinWait: dr.MinWait, MaxWait: dr.MaxWait}},
+		{"zero is the default", RetryPolicy{}, dr},
+		{"only MinWait given keeps the default budget", RetryPolicy{MinWait: time.Second},
+			RetryPolicy{MaxRetries: dr.MaxRetries, MinWait: time.Second, MaxWait: dr.MaxWait}},
 		{"only MaxRetries given", RetryPolicy{MaxRetries: 3}, RetryPolicy{MaxRetries: 3, MinWait: dr.MinWait, MaxWait: dr.MaxWait}},
 		{"negative MinWait: at once", RetryPolicy{MaxRetries: 3, MinWait: -1}, RetryPolicy{MaxRetries: 3, MaxWait: dr.MaxWait}},
 		{"negative MaxWait: no wait at all", RetryPolicy{MaxRetries: 3, MaxWait: -1}, RetryPolicy{MaxRetries: 3}},
-		{"MinWait above MaxWait is capped", RetryPolicy{MinWait: time.Hour, MaxWait: time.Second}, RetryPolicy{MinWait: time.Second, MaxWait: time.Second}},
+		{"MinWait above MaxWait is capped", RetryPolicy{MinWait: time.Hour, MaxWait: time.Second},
+			RetryPolicy{MaxRetries: dr.MaxRetries, MinWait: time.Second, MaxWait: time.Second}},
 		{"negative MaxRetries: never", RetryPolicy{MaxRetries: -2}, RetryPolicy{MinWait: dr.MinWait, MaxWait: dr.MaxWait}},
 	} {
 		assert.Equal(t, tc.want, tc.in.resolved(), tc.name)

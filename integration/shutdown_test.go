@@ -45,7 +45,7 @@ func TestShutdownLeavesNoChildProcess(t *testing.T) {
 		for _, b := range srv.Backends() {
 			assert.True(t, b.Terminated, "backend %s terminated", b.ID)
 		}
-		noRetry, err := srv.NewClient(jamsocket.WithRetry(jamsocket.RetryPolicy{}))
+		noRetry, err := srv.NewClient(jamsocket.WithRetry(jamsocket.RetryPolicy{MaxRetries: -1}))
 		require.NoError(t, err)
 		_, err = noRetry.Status(testContext(t), "anything")
 		assert.Error(t, err, "nothing listens after Close")

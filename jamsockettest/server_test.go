@@ -130,7 +130,7 @@ func TestEchoReportsTheVerifiedHeaders(t *testing.T) {
 func TestWrongTokenIsRefused(t *testing.T) {
 	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Token: "right"})
 	other, err := jamsocket.New(jamsocket.Config{Account: "a", Service: "s", Token: "wrong", APIURL: srv.APIURL},
-		jamsocket.WithRetry(jamsocket.RetryPolicy{}))
+		jamsocket.WithRetry(jamsocket.RetryPolicy{MaxRetries: -1}))
 	require.NoError(t, err)
 	_, err = other.Spawn(context.Background(), nil)
 	assert.True(t, errors.Is(err, jamsocket.ErrUnauthorized), "got %v", err)

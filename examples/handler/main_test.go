@@ -85,7 +85,7 @@ func TestSessionRejectsBadRequests(t *testing.T) {
 
 func TestSessionReportsASpawnFailure(t *testing.T) {
 	srv := jamsockettest.NewServer(t, nil)
-	c, err := srv.NewClient(jamsocket.WithRetry(jamsocket.RetryPolicy{}))
+	c, err := srv.NewClient(jamsocket.WithRetry(jamsocket.RetryPolicy{MaxRetries: -1}))
 	require.NoError(t, err)
 	require.NoError(t, srv.Close()) // the plane is gone: Spawn fails
 	rec := postSession(t, NewHandler(c, slog.New(slog.DiscardHandler)), `{"document":"doc-1"}`)
