@@ -90,16 +90,7 @@ func (c *Client) Logs(ctx context.Context, backendID string) iter.Seq2[LogLine, 
 			yield(LogLine{}, err)
 			return
 		}
-		dedupe := &logDeduper{}
-		s := eventStream[LogLine]{
-			path:      d.logsPath(backendID),
-			auth:      true,
-			decode:    dedupe.decode,
-			isLast:    func(LogLine) bool { return false },
-			complete:  c.backendGone(backendID),
-			onConnect: dedupe.reconnected,
-		}
-		s.run(ctx, c.caller, yield)
+		d.logs(ctx, backendID)(yield)
 	}
 }
 
@@ -117,14 +108,7 @@ func (c *Client) Metrics(ctx context.Context, backendID string) iter.Seq2[Metric
 			yield(Metrics{}, err)
 			return
 		}
-		s := eventStream[Metrics]{
-			path:     d.metricsPath(backendID),
-			auth:     true,
-			decode:   decodeMetrics,
-			isLast:   func(Metrics) bool { return false },
-			complete: c.backendGone(backendID),
-		}
-		s.run(ctx, c.caller, yield)
+		d.metrics(ctx, backendID)(yield)
 	}
 }
 
@@ -196,19 +180,6 @@ func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (*Te
 		}
 	}
 	return result, nil
-}
-
-// backendGone returns the completion check of the log and metrics streams:
-// after a clean end of connection, the stream is over if the backend is
-// terminated or no longer known.
-func (c *Client) backendGone(backendID string) func(context.Context) bool {
-	return func(ctx context.Context) bool {
-		state, err := c.Status(ctx, backendID)
-		if err != nil {
-			return errors.Is(err, ErrNotFound)
-		}
-		return state.Status.IsTerminal()
-	}
 }
 
 func decodeMetrics(ev sse.Event) (Metrics, bool, error) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -72,12 +73,20 @@ func redactToken(token string) string {
 //
 // The Client is portable: each target is a driver (the Jamsocket API's in
 // driver_jamsocket.go, a dev server's in driver_dev.go, Plane's in
-// driver_plane.go) behind the driver
-// interface, and every method asks the driver, never which target it is on.
+// driver_plane.go) behind the driver interface, and every method, streams
+// included, goes through the driver, never asking which target it is on.
 // All drivers send their requests through one caller, the request path.
 type Client struct {
-	*caller
 	driver driver
+	// What the portable methods need of the configuration themselves.
+	apiURL     string
+	logger     *slog.Logger
+	replayWait time.Duration
+}
+
+// newClient is the Client over d, whose requests go through c.
+func newClient(c *caller, d driver) *Client {
+	return &Client{driver: d, apiURL: c.apiURL, logger: c.logger, replayWait: c.replayWait()}
 }
 
 // New returns a Client for cfg. It reports every missing field at once, and
@@ -116,9 +125,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	if cfg.Dev {
-		return &Client{caller: c, driver: devDriver{newJamsocketDriver(c, cfg)}}, nil
+		return newClient(c, devDriver{newJamsocketDriver(c, cfg)}), nil
 	}
-	return &Client{caller: c, driver: newJamsocketDriver(c, cfg)}, nil
+	return newClient(c, newJamsocketDriver(c, cfg)), nil
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {

@@ -43,6 +43,22 @@ func newTestClientCfg(t *testing.T, cfg Config, mock *httpmock.MockTransport, op
 	return c
 }
 
+// callerOf is the request path c's driver sends through, for tests that
+// look at how New configured it.
+func callerOf(t *testing.T, c *Client) *caller {
+	t.Helper()
+	switch d := c.driver.(type) {
+	case *jamsocketDriver:
+		return d.c
+	case devDriver:
+		return d.c
+	case *planeDriver:
+		return d.c
+	}
+	t.Fatalf("no caller in driver %T", c.driver)
+	return nil
+}
+
 func calls(mock *httpmock.MockTransport, method, url string) int {
 	return mock.GetCallCountInfo()[method+" "+url]
 }

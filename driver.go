@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -11,18 +12,23 @@ import (
 )
 
 // driver is one target's dialect: how a portable call becomes that
-// target's requests. Every target implements the core below; the account
-// API (backend info, lists, logs, metrics, services, auth) is an optional
-// capability, accountDriver. Adding a target means adding a driver and
-// touching nothing else.
+// target's requests. Every call of the Client, streams included, goes
+// through its driver, and every driver sends through one caller (the
+// request path, request.go; its event streams, stream.go). Every target
+// implements the core below; the account API (backend info, lists, logs,
+// metrics, services, auth) is an optional capability, accountDriver. Adding
+// a target means adding a driver and touching nothing else.
 type driver interface {
 	// connect spawns a backend or joins the one holding req.Key, sending
 	// the request with the retry class Spawn chose. req is never nil, and a
 	// NoSpawn request has a key.
 	connect(ctx context.Context, req *ConnectRequest, class retry.Class) (*ConnectResponse, error)
-	// statusPath and statusStreamPath are the public status endpoints.
-	statusPath(backendID string) string
-	statusStreamPath(backendID string) string
+	// status reads a backend's current status, from the public endpoint
+	// (no token).
+	status(ctx context.Context, backendID string) (*BackendState, error)
+	// statusStream is the public status stream, as StatusStream describes
+	// it.
+	statusStream(ctx context.Context, backendID string) iter.Seq2[*BackendState, error]
 	// terminate stops a backend; one that already ended is success.
 	terminate(ctx context.Context, backendID string, hard bool) error
 	// forgotten reports whether err, the answer to a status read, says
@@ -43,8 +49,9 @@ type driver interface {
 type accountDriver interface {
 	backend(ctx context.Context, backendID string) (*BackendInfo, error)
 	listBackends(ctx context.Context) ([]BackendSummary, error)
-	logsPath(backendID string) string
-	metricsPath(backendID string) string
+	// logs and metrics are the streams Logs and Metrics describe.
+	logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error]
+	metrics(ctx context.Context, backendID string) iter.Seq2[Metrics, error]
 	// terminateBackends is one round of TerminateAll.
 	terminateBackends(ctx context.Context, before time.Time, hard, dryRun bool) (terminateRound, error)
 	checkAuth(ctx context.Context) (*AuthInfo, error)

@@ -45,7 +45,7 @@ func (d devDriver) terminate(ctx context.Context, backendID string, hard bool) e
 	unknown := err
 	replayCtx, cancel := context.WithTimeout(ctx, d.c.replayWait())
 	defer cancel()
-	for state, err := range d.c.statusStream(replayCtx, d.statusStreamPath(backendID)) {
+	for state, err := range d.statusStream(replayCtx, backendID) {
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"log/slog"
 	"net/http"
 	"time"
@@ -53,12 +54,12 @@ func (d *jamsocketDriver) connect(ctx context.Context, req *ConnectRequest, clas
 	return &resp, nil
 }
 
-func (d *jamsocketDriver) statusPath(backendID string) string {
-	return pathOf("v2", "backend", backendID, "status")
+func (d *jamsocketDriver) status(ctx context.Context, backendID string) (*BackendState, error) {
+	return d.c.status(ctx, pathOf("v2", "backend", backendID, "status"))
 }
 
-func (d *jamsocketDriver) statusStreamPath(backendID string) string {
-	return pathOf("v2", "backend", backendID, "status", "stream")
+func (d *jamsocketDriver) statusStream(ctx context.Context, backendID string) iter.Seq2[*BackendState, error] {
+	return d.c.statusStream(ctx, pathOf("v2", "backend", backendID, "status", "stream"))
 }
 
 func (d *jamsocketDriver) terminate(ctx context.Context, backendID string, hard bool) error {
@@ -95,12 +96,45 @@ func (d *jamsocketDriver) listBackends(ctx context.Context) ([]BackendSummary, e
 	return getList[BackendSummary](ctx, d.c, pathOf("v2", "account", d.cfg.Account, "backends"), "running_backends")
 }
 
-func (d *jamsocketDriver) logsPath(backendID string) string {
-	return pathOf("v2", "backend", backendID, "logs", "stream")
+func (d *jamsocketDriver) logs(ctx context.Context, backendID string) iter.Seq2[LogLine, error] {
+	return func(yield func(LogLine, error) bool) {
+		dedupe := &logDeduper{}
+		s := eventStream[LogLine]{
+			path:      pathOf("v2", "backend", backendID, "logs", "stream"),
+			auth:      true,
+			decode:    dedupe.decode,
+			isLast:    func(LogLine) bool { return false },
+			complete:  d.backendGone(backendID),
+			onConnect: dedupe.reconnected,
+		}
+		s.run(ctx, d.c, yield)
+	}
 }
 
-func (d *jamsocketDriver) metricsPath(backendID string) string {
-	return pathOf("v2", "backend", backendID, "metrics", "stream")
+func (d *jamsocketDriver) metrics(ctx context.Context, backendID string) iter.Seq2[Metrics, error] {
+	return func(yield func(Metrics, error) bool) {
+		s := eventStream[Metrics]{
+			path:     pathOf("v2", "backend", backendID, "metrics", "stream"),
+			auth:     true,
+			decode:   decodeMetrics,
+			isLast:   func(Metrics) bool { return false },
+			complete: d.backendGone(backendID),
+		}
+		s.run(ctx, d.c, yield)
+	}
+}
+
+// backendGone returns the completion check of the log and metrics streams:
+// after a clean end of connection, the stream is over if the backend is
+// terminated or no longer known.
+func (d *jamsocketDriver) backendGone(backendID string) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		state, err := d.status(ctx, backendID)
+		if err != nil {
+			return errors.Is(err, ErrNotFound)
+		}
+		return state.Status.IsTerminal()
+	}
 }
 
 func (d *jamsocketDriver) terminateBackends(ctx context.Context, before time.Time, hard, dryRun bool) (terminateRound, error) {

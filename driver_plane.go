@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math"
 	"net/http"
@@ -154,7 +155,7 @@ func NewPlane(cfg PlaneConfig, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{caller: c, driver: &planeDriver{c: c, cfg: cfg}}, nil
+	return newClient(c, &planeDriver{c: c, cfg: cfg}), nil
 }
 
 // planeDriver translates the Client's calls to Plane's controller API:
@@ -232,12 +233,12 @@ func checkPlaneRanges(spawn *SpawnConfig) error {
 	return nil
 }
 
-func (p *planeDriver) statusPath(backendID string) string {
-	return pathOf("pub", "b", backendID, "status")
+func (p *planeDriver) status(ctx context.Context, backendID string) (*BackendState, error) {
+	return p.c.status(ctx, pathOf("pub", "b", backendID, "status"))
 }
 
-func (p *planeDriver) statusStreamPath(backendID string) string {
-	return pathOf("pub", "b", backendID, "status-stream")
+func (p *planeDriver) statusStream(ctx context.Context, backendID string) iter.Seq2[*BackendState, error] {
+	return p.c.statusStream(ctx, pathOf("pub", "b", backendID, "status-stream"))
 }
 
 // terminate posts soft- or hard-terminate. Plane answers 200 for a backend

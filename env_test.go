@@ -27,7 +27,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, DefaultAPIURL, c.APIURL())
 		assert.Equal(t, "acme", c.driver.(*jamsocketDriver).cfg.Account)
 		assert.Equal(t, "editor", c.driver.(*jamsocketDriver).cfg.Service)
-		assert.Equal(t, testToken, c.token)
+		assert.Equal(t, testToken, callerOf(t, c).token)
 	})
 	t.Run("hosted with API URL and environment", func(t *testing.T) {
 		clearEnv(t)
@@ -98,7 +98,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, "http://127.0.0.1:8080", c.APIURL())
 		assert.Equal(t, PlaneConfig{ControllerURL: "http://127.0.0.1:8080", Token: testToken,
 			Executable: PlaneExecutable{Image: "ghcr.io/acme/editor:v1"}, Cluster: "localhost:9090", Pool: "gpu", Namespace: "editor"}, c.driver.(*planeDriver).cfg)
-		assert.Equal(t, testToken, c.token)
+		assert.Equal(t, testToken, callerOf(t, c).token)
 	})
 	t.Run("plane missing image", func(t *testing.T) {
 		clearEnv(t)

@@ -62,7 +62,8 @@ func TestRetryPolicyWithOnlyMaxRetriesHonoursRetryAfter(t *testing.T) {
 	c, err := New(Config{Dev: true}, WithRetry(RetryPolicy{MaxRetries: 3}))
 	require.NoError(t, err)
 	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"1"}}}
-	assert.Equal(t, time.Second, c.retrying[0].Backoff(c.retrying[0].RetryWaitMin, c.retrying[0].RetryWaitMax, 0, resp))
+	retrying := callerOf(t, c).retrying[0]
+	assert.Equal(t, time.Second, retrying.Backoff(retrying.RetryWaitMin, retrying.RetryWaitMax, 0, resp))
 }
 
 func TestReconnectWait(t *testing.T) {

@@ -112,6 +112,6 @@ func countingClient(t *testing.T, mux http.Handler) (*Client, *atomic.Int64) {
 	t.Cleanup(srv.Close)
 	c, err := New(Config{Account: "a", Token: testToken, Service: "s", APIURL: srv.URL}, WithRetry(fastRetry))
 	require.NoError(t, err)
-	t.Cleanup(c.stream.CloseIdleConnections)
+	t.Cleanup(callerOf(t, c).stream.CloseIdleConnections)
 	return c, &n
 }

@@ -19,12 +19,7 @@ func (c *Client) Status(ctx context.Context, backendID string) (*BackendState, e
 	if err := checkBackendID(backendID); err != nil {
 		return nil, err
 	}
-	var state BackendState
-	err := c.do(ctx, request{method: http.MethodGet, path: c.driver.statusPath(backendID), class: retry.Idempotent}, &state)
-	if err != nil {
-		return nil, err
-	}
-	return &state, nil
+	return c.driver.status(ctx, backendID)
 }
 
 // StatusStream streams a backend's statuses: first its history, then each
@@ -50,17 +45,27 @@ func (c *Client) StatusStream(ctx context.Context, backendID string) iter.Seq2[*
 			yield(nil, err)
 			return
 		}
-		c.statusStream(ctx, c.driver.statusStreamPath(backendID))(yield)
+		c.driver.statusStream(ctx, backendID)(yield)
 	}
 }
 
-// statusStream is the status stream at path, as StatusStream describes it.
+// status reads the public status endpoint at path, for the drivers.
+func (c *caller) status(ctx context.Context, path string) (*BackendState, error) {
+	var state BackendState
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, class: retry.Idempotent}, &state); err != nil {
+		return nil, err
+	}
+	return &state, nil
+}
+
+// statusStream is the status stream at path, as StatusStream describes it,
+// for the drivers.
 func (c *caller) statusStream(ctx context.Context, path string) iter.Seq2[*BackendState, error] {
 	return func(yield func(*BackendState, error) bool) {
 		seen := statusDeduper{}
 		s := eventStream[*BackendState]{
 			path:   path,
-			decode: func(ev sse.Event) (*BackendState, bool, error) { return seen.decode(ev) },
+			decode: seen.decode,
 			isLast: func(s *BackendState) bool { return s.Status.IsTerminal() },
 		}
 		s.run(ctx, c, yield)
@@ -87,23 +92,23 @@ const (
 	replayTimedOut
 )
 
-// replayedStatuses is the status stream at path, asked of a server that
+// replayedStatuses is a backend's status stream, asked of a server that
 // said it does not know the backend (devDriver.forgotten). If no status
 // comes within the replay wait, it yields errNoReplay and ends.
-func (c *caller) replayedStatuses(ctx context.Context, path string) iter.Seq2[*BackendState, error] {
+func (c *Client) replayedStatuses(ctx context.Context, backendID string) iter.Seq2[*BackendState, error] {
 	return func(yield func(*BackendState, error) bool) {
 		streamCtx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		// The phase settles once, so that a status arriving as the wait
 		// runs out is either the replay or too late, never both.
 		var phase atomic.Int32
-		wait := time.AfterFunc(c.replayWait(), func() {
+		wait := time.AfterFunc(c.replayWait, func() {
 			if phase.CompareAndSwap(awaitingReplay, replayTimedOut) {
 				cancel(errNoReplay)
 			}
 		})
 		defer wait.Stop()
-		for state, err := range c.statusStream(streamCtx, path) {
+		for state, err := range c.driver.statusStream(streamCtx, backendID) {
 			if err == nil && phase.CompareAndSwap(awaitingReplay, replayArrived) {
 				wait.Stop()
 			}
@@ -228,7 +233,7 @@ func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
 func (w *waiter) follow(ctx context.Context, unknown error) (*BackendState, error) {
 	statuses := w.c.StatusStream(ctx, w.backendID)
 	if unknown != nil {
-		statuses = w.c.replayedStatuses(ctx, w.c.driver.statusStreamPath(w.backendID))
+		statuses = w.c.replayedStatuses(ctx, w.backendID)
 	}
 	for state, err := range statuses {
 		if err != nil {
