@@ -128,8 +128,8 @@ func reconnectWait(policy StreamPolicy, quiet int, err error) time.Duration {
 	return retry.Jitter(retry.Exponential(policy.MinWait, policy.MaxWait, quiet))
 }
 
-// connect reads one connection to its end.
-func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *string, yield func(T, error) bool) (conn connection) {
+// connect opens one connection and reads it to its end.
+func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *string, yield func(T, error) bool) connection {
 	connCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// The idle timer runs from the request on: a server that takes the
@@ -153,13 +153,18 @@ func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *st
 	if s.onConnect != nil {
 		s.onConnect()
 	}
-
 	// Any byte counts as activity, so that keep-alives hold the connection.
 	// A flood that never completes an event also holds it, until the
 	// event limit ends it.
 	body := &activityReader{r: resp.Body, onRead: func() { idle.Reset(c.opts.stream.IdleTimeout) }}
+	return s.read(ctx, connCtx, c, body, lastEventID, yield)
+}
+
+// read yields the events of an open connection until it ends; connCtx is
+// the connection's context, whose cause tells an idle timeout.
+func (s *eventStream[T]) read(ctx, connCtx context.Context, c *caller, body *activityReader, lastEventID *string, yield func(T, error) bool) connection {
 	dec := sse.NewDecoder(body, c.opts.maxEventBytes)
-	loggedUndecodable := false
+	progressed, loggedUndecodable := false, false
 	for {
 		ev, err := dec.Next()
 		if err != nil {
@@ -167,7 +172,7 @@ func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *st
 			case errors.Is(cause, errIdle):
 				// Silent for the idle timeout after a 200: quiet, not
 				// broken.
-				return connection{healthy: true, progressed: conn.progressed, err: errIdle}
+				return connection{healthy: true, progressed: progressed, err: errIdle}
 			case errors.Is(err, sse.ErrEventTooLarge):
 				err = fmt.Errorf("%w: over %d bytes", ErrEventTooLarge, c.opts.maxEventBytes)
 			case err == io.EOF:
@@ -176,32 +181,35 @@ func (s *eventStream[T]) connect(ctx context.Context, c *caller, lastEventID *st
 				}
 				err = errEnded
 			}
-			return connection{healthy: body.read > 0, progressed: conn.progressed, err: err}
+			return connection{healthy: body.read > 0, progressed: progressed, err: err}
 		}
 		if ev.ID != "" {
 			*lastEventID = ev.ID
 		}
 		v, ok, err := s.decode(ev)
-		if err != nil {
-			// The event's data may hold anything, secrets included: log
-			// its size and the kind of failure, never the data or the
-			// error (which may quote it), and once per connection.
-			if !loggedUndecodable {
-				loggedUndecodable = true
-				c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: skipping an event that does not decode",
-					slog.String("path", s.path), slog.Int("bytes", len(ev.Data)),
-					slog.String("error_kind", decodeErrorKind(err)))
-			}
+		switch {
+		case err != nil && !loggedUndecodable:
+			loggedUndecodable = true
+			s.logUndecodable(ctx, c, ev, err)
+			continue
+		case err != nil || !ok:
 			continue
 		}
-		if !ok {
-			continue
-		}
-		conn.progressed = true
+		progressed = true
 		if !yield(v, nil) || s.isLast(v) {
 			return connection{finished: true}
 		}
 	}
+}
+
+// logUndecodable logs an event that does not decode. Its data may hold
+// anything, secrets included: the log has its size and the kind of failure,
+// never the data or the error (which may quote it). read logs the first
+// of a connection only.
+func (s *eventStream[T]) logUndecodable(ctx context.Context, c *caller, ev sse.Event, err error) {
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: skipping an event that does not decode",
+		slog.String("path", s.path), slog.Int("bytes", len(ev.Data)),
+		slog.String("error_kind", decodeErrorKind(err)))
 }
 
 // decodeErrorKind names the kind of a decoding error without quoting the
