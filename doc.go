@@ -34,7 +34,8 @@
 // The same Client speaks to Jamsocket's hosted API (New), a local dev server
 // or the local plane of package localplane (Config.Dev), and a self-hosted
 // Plane controller (NewPlane). Inside, each target is a driver behind one
-// unexported interface, in the manner of database/sql: the Client's methods
+// unexported interface, in the manner of database/sql: the Client's methods,
+// streams included,
 // ask the driver and never which target they are on, every driver sends
 // through one request path (retries, error mapping, redaction, logging,
 // streams), and an operation a target lacks (the account API on Plane) is
