@@ -35,11 +35,11 @@
 // or the local plane of package localplane (Config.Dev), and a self-hosted
 // Plane controller (NewPlane). Inside, each target is a driver behind one
 // unexported interface, in the manner of database/sql: the Client's methods,
-// streams included,
-// ask the driver and never which target they are on, every driver sends
-// through one request path (retries, error mapping, redaction, logging,
-// streams), and an operation a target lacks (the account API on Plane) is
-// the driver's answer, an error matching errors.ErrUnsupported.
+// streams included, ask the driver and never which target they are on,
+// every driver sends through one request path (retries, error mapping,
+// redaction, logging, streams), and an operation a target lacks (the
+// account API on Plane) is the driver's answer, an error matching
+// errors.ErrUnsupported.
 //
 // # Testing
 //
