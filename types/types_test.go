@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket/internal/jsontest"
 )
 
 func marshal(t *testing.T, v any) string {
@@ -312,7 +313,7 @@ func FuzzBackendState(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		roundTrip[BackendState](t, in)
+		jsontest.RoundTrip[BackendState](t, in)
 	})
 }
 
@@ -325,7 +326,7 @@ func FuzzConnectRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		roundTrip[ConnectRequest](t, in)
+		jsontest.RoundTrip[ConnectRequest](t, in)
 	})
 }
 
@@ -337,32 +338,6 @@ func FuzzConnectResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		roundTrip[ConnectResponse](t, in)
+		jsontest.RoundTrip[ConnectResponse](t, in)
 	})
-}
-
-func roundTrip[T any](t *testing.T, in []byte) {
-	t.Helper()
-	var v T
-	if json.Unmarshal(in, &v) != nil {
-		return
-	}
-	first, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("%T decoded from %q does not encode: %v", v, in, err)
-	}
-	var again T
-	if err := json.Unmarshal(first, &again); err != nil {
-		t.Fatalf("%T: own encoding %s does not decode: %v", v, first, err)
-	}
-	second, err := json.Marshal(again)
-	if err != nil {
-		t.Fatalf("%T: %v", v, err)
-	}
-	if !bytes.Equal(first, second) {
-		t.Fatalf("%T round trip not stable:\n%s\n%s", v, first, second)
-	}
-	if strings.Contains(string(first), `"auth":null`) {
-		t.Fatalf("%T encodes auth as null: %s", v, first)
-	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/jamsocket-go/jamsocket/internal/jsontest"
 )
 
 // The authenticated endpoints' bodies encode exactly as a server sends them
@@ -127,8 +129,8 @@ func FuzzBackendInfo(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		roundTrip[BackendInfo](t, in)
-		roundTrip[BackendSummary](t, in)
-		roundTrip[V2State](t, in)
+		jsontest.RoundTrip[BackendInfo](t, in)
+		jsontest.RoundTrip[BackendSummary](t, in)
+		jsontest.RoundTrip[V2State](t, in)
 	})
 }
