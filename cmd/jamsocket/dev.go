@@ -12,10 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -258,20 +256,42 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	v := a.devView(o, plan)
-
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelInfo
+	var images *devImages // builds the Dockerfile, if there is one
+	if plan.dockerfile != "" {
+		images = newDevImages(devBuild{dockerfile: plan.dockerfile, context: plan.context}, v)
 	}
-	logger := slog.New(slog.NewTextHandler(planeLogWriter{v}, &slog.HandlerOptions{
-		Level: level,
-		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
-			if len(groups) == 0 && at.Key == slog.TimeKey {
-				return slog.Attr{} // the views stamp their own lines
-			}
-			return at
-		},
-	}))
+	cfg := devPlaneConfig(o, plan, v, images)
+	if plan.containers() {
+		cli, err := devDockerClient(ctx, plan.network)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		cfg.Container = &localplane.ContainerConfig{Image: plan.image, Network: plan.network, Client: cli}
+	}
+	srv, err := startDevPlane(cfg)
+	if err != nil {
+		return err
+	}
+	v.started(devStartInfo(srv, o, plan), srv)
+
+	var loops sync.WaitGroup
+	startImages(ctx, &loops, srv, plan, images, v)
+	if restore := a.startDevKeys(plan, srv, images, v); restore != nil {
+		defer restore()
+	}
+
+	<-ctx.Done()
+	v.stopping()
+	loops.Wait() // a running build is cancelled
+	err = srv.Close()
+	v.stopped(len(srv.Backends()))
+	return err
+}
+
+// devPlaneConfig is the local plane's configuration for plan: its log and
+// backends' output go to v, and images, if not nil, builds what it runs.
+func devPlaneConfig(o devOptions, plan devPlan, v devView, images *devImages) localplane.Config {
 	cfg := localplane.Config{
 		APIAddr:               plan.apiAddr,
 		ProxyAddr:             o.proxyAddr,
@@ -285,39 +305,53 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 		StartupTimeout:        o.startupTimeout,
 		GracePeriod:           o.grace,
 		DefaultMaxIdleSeconds: o.idle,
-		Logger:                logger,
+		Logger:                devLogger(v, o.verbose),
 		BackendOutput:         v.output,
 		OnChange:              v.change,
 	}
-	// The console's rebuild button builds the Dockerfile again (the images
-	// loop starts once the server runs).
-	var imagesRef atomic.Pointer[devImages]
-	if plan.dockerfile != "" {
-		cfg.Rebuild = func() {
-			if d := imagesRef.Load(); d != nil {
-				d.rebuild()
+	if images != nil { // never a nil *devImages in the interface
+		cfg.Builder = images
+	}
+	return cfg
+}
+
+// devLogger passes the plane's warnings (and with verbose its
+// informational messages) to v, without times: the views stamp their own
+// lines.
+func devLogger(v devView, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(planeLogWriter{v}, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
+			if len(groups) == 0 && at.Key == slog.TimeKey {
+				return slog.Attr{}
 			}
-		}
-	}
-	if plan.containers() {
-		cli, err := devDockerClient(ctx, plan.network)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		cfg.Container = &localplane.ContainerConfig{Image: plan.image, Network: plan.network, Client: cli}
-	}
+			return at
+		},
+	}))
+}
+
+// startDevPlane creates the plane and starts serving it.
+func startDevPlane(cfg localplane.Config) (*localplane.Server, error) {
 	srv, err := localplane.New(cfg)
 	if err != nil {
-		return usage("%v", err) // a Config it cannot run: the command is not there
+		return nil, usage("%v", err) // a Config it cannot run: the command is not there
 	}
 	if err := srv.Start(); err != nil {
 		var opErr *net.OpError
 		if errors.As(err, &opErr) {
-			return fmt.Errorf("jamsocket dev: %w (see --port, --api-addr and --proxy-addr)", err)
+			return nil, fmt.Errorf("jamsocket dev: %w (see --port, --api-addr and --proxy-addr)", err)
 		}
-		return fmt.Errorf("jamsocket dev: %w", err)
+		return nil, fmt.Errorf("jamsocket dev: %w", err)
 	}
+	return srv, nil
+}
+
+// devStartInfo is the banner of srv, saying what each backend runs.
+func devStartInfo(srv *localplane.Server, o devOptions, plan devPlan) devInfo {
 	info := devBanner(srv.APIURL(), srv.ProxyURL(), plan.argv, o.token != "")
 	switch {
 	case plan.dockerfile != "":
@@ -325,53 +359,52 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 	case plan.image != "":
 		info.Lines[0] = "jamsocket dev: running the image " + plan.image + " for each session backend"
 	}
-	v.started(info, srv)
+	return info
+}
 
-	var loops sync.WaitGroup
-	var images *devImages
-	if plan.dockerfile != "" {
-		output := func(line string) {
-			v.buildOutput(line)
-			srv.BuildOutput(line) // the console's build log
+// startImages starts the builds (the first at once) and the watch of
+// plan's paths on loops, or with --image shows the image it runs.
+func startImages(ctx context.Context, loops *sync.WaitGroup, srv *localplane.Server, plan devPlan, images *devImages, v devView) {
+	if images == nil {
+		if plan.image != "" {
+			v.imageChanged(imageState{Image: plan.image})
 		}
-		images = newDevImages(srv, devBuild{dockerfile: plan.dockerfile, context: plan.context, output: output}, v.imageChanged)
-		imagesRef.Store(images)
-		loops.Go(func() { images.loop(ctx) })
-		images.rebuild()
-		if len(plan.watch) > 0 {
-			loops.Go(func() {
-				if err := watchPaths(ctx, plan.watch, watchDebounce, images.rebuild); err != nil {
-					v.plane("watch: " + err.Error())
-				}
-			})
-		}
-	} else if plan.image != "" {
-		v.imageChanged(imageState{Image: plan.image})
+		return
 	}
-	if tty, ok := a.stdin.(*os.File); ok && plan.interactive && term.IsTerminal(int(tty.Fd())) {
-		restore, err := startKeys(tty, func(key byte) {
-			switch key {
-			case 'b':
-				if images != nil {
-					images.rebuild()
-				}
-			case 't':
-				v.plane(fmt.Sprintf("terminating %d backends", terminateAll(srv)))
+	loops.Go(func() { images.loop(ctx, srv) })
+	images.Rebuild()
+	if len(plan.watch) > 0 {
+		loops.Go(func() {
+			if err := watchPaths(ctx, plan.watch, watchDebounce, images.Rebuild); err != nil {
+				v.plane("watch: " + err.Error())
 			}
 		})
-		if err != nil {
-			v.plane("keys: " + err.Error())
-		} else {
-			defer restore()
-		}
 	}
+}
 
-	<-ctx.Done()
-	v.stopping()
-	loops.Wait() // a running build is cancelled
-	err = srv.Close()
-	v.stopped(len(srv.Backends()))
-	return err
+// startDevKeys makes the keys b (rebuild) and t (terminate every backend)
+// work on an interactive terminal; it returns what restores the terminal,
+// or nil.
+func (a *app) startDevKeys(plan devPlan, srv *localplane.Server, images *devImages, v devView) (restore func()) {
+	tty, ok := a.stdin.(*os.File)
+	if !ok || !plan.interactive || !term.IsTerminal(int(tty.Fd())) {
+		return nil
+	}
+	restore, err := startKeys(tty, func(key byte) {
+		switch key {
+		case 'b':
+			if images != nil {
+				images.Rebuild()
+			}
+		case 't':
+			v.plane(fmt.Sprintf("terminating %d backends", terminateAll(srv)))
+		}
+	})
+	if err != nil {
+		v.plane("keys: " + err.Error())
+		return nil
+	}
+	return restore
 }
 
 // devView picks the view for the dev server's output.
@@ -403,38 +436,6 @@ func (a *app) devView(o devOptions, plan devPlan) devView {
 		return v
 	}
 	return &plainView{w: a.stdout}
-}
-
-// devDockerClient connects to the user's Docker engine and checks that the
-// network exists, with the official CLI's error if it does not.
-func devDockerClient(ctx context.Context, network string) (*client.Client, error) {
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, fmt.Errorf("jamsocket dev: docker: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(pingCtx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("jamsocket dev: no Docker engine answers (is dockerd running? DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
-	}
-	if network == "" {
-		return cli, nil
-	}
-	list, err := cli.NetworkList(pingCtx, client.NetworkListOptions{})
-	if err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("jamsocket dev: listing Docker networks: %w", err)
-	}
-	names := make([]string, 0, len(list.Items))
-	for _, n := range list.Items {
-		if n.Name == network {
-			return cli, nil
-		}
-		names = append(names, n.Name)
-	}
-	cli.Close()
-	return nil, fmt.Errorf("Docker network %q not found. Available networks: %s", network, strings.Join(names, ", ")) //lint:ignore ST1005 the official CLI's message
 }
 
 // devInfo is what the dev server tells its user when it starts.
