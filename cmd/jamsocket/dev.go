@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/jamsocket-go/jamsocket"
@@ -56,7 +57,78 @@ func (a *app) devCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev [flags] [--] [command [args...]]",
 		Short: "Run a local dev server: your Dockerfile, an image or a command per session backend",
-		Long: `dev runs the local plane: a dev server speaking the API of Jamsocket's dev
+		Long:  devLong,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.startDev(&o, cmd.Flags().Changed, args)
+		},
+	}
+	// Stop at the first argument that is not a flag, so that
+	// `jamsocket dev ./my-backend --flag` passes --flag to the backend.
+	cmd.Flags().SetInterspersed(false)
+	devFlags(cmd.Flags(), &o)
+	officialDevFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+// startDev resolves what `jamsocket dev` runs from its flags (changed tells
+// which were given), its arguments and the project configuration, and runs
+// it.
+func (a *app) startDev(o *devOptions, changed func(string) bool, args []string) error {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	plan, err := resolveDev(o, changed, args, cwd)
+	if err != nil {
+		return err
+	}
+	if o.idle < 0 {
+		return usage("--idle must not be negative")
+	}
+	if o.token, err = a.devToken(o.token); err != nil {
+		return err
+	}
+	return a.runDev(*o, plan)
+}
+
+// devFlags are the flags of `jamsocket dev` that are ours.
+func devFlags(f *pflag.FlagSet, o *devOptions) {
+	f.StringVar(&o.command, "cmd", "", "the backend command, e.g. \"./my-backend --flag\"")
+	f.StringVar(&o.apiAddr, "api-addr", localplane.DefaultAPIAddr, "where the API listens (port 0 picks a free port)")
+	f.StringVar(&o.proxyAddr, "proxy-addr", localplane.DefaultProxyAddr, "where the proxy that connection URLs point at listens")
+	f.StringVar(&o.dir, "dir", "", "working directory of the backend command (default the current one)")
+	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server; visible in ps: prefer --token-file or $"+envDevToken+")")
+	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
+	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
+	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
+	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
+	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "let pages from this origin (e.g. http://myapp.test:3000, or *) spawn and terminate backends (repeatable)")
+	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
+	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
+	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
+	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
+}
+
+// officialDevFlags are the official CLI's flags of `jamsocket dev`, with
+// its letters.
+func officialDevFlags(f *pflag.FlagSet, o *devOptions) {
+	f.StringVarP(&o.dockerfile, "dockerfile", "f", "", "path to the session backend's Dockerfile")
+	f.StringVarP(&o.dockerfileOld, "dockerfileold", "d", "", "path to the session backend's Dockerfile")
+	_ = f.MarkHidden("dockerfileold")
+	f.StringVarP(&o.buildContext, "context", "c", "", "path to the build context for the Dockerfile (defaults to current working directory)")
+	f.StringArrayVarP(&o.watch, "watch", "w", nil, "a file or directory to watch for changes: a change rebuilds the image (repeatable)")
+	f.IntVarP(&o.port, "port", "p", 0, "the port to run the dev server's API on (defaults to 8080; same as --api-addr 127.0.0.1:PORT)")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "enables TTY interactivity: keys b, t and ctrl-c (defaults to true on a terminal)")
+	f.BoolVar(&o.noInteractive, "no-interactive", false, "disables TTY interactivity")
+	f.StringVarP(&o.network, "docker-network", "n", "", "the Docker network session backend containers join")
+	f.BoolVarP(&o.staticToken, "use-static-token", "s", false, "makes session backends use a static connection token instead of a new one with each spawn/connect request")
+	f.BoolVar(&o.styleLog, "style-log-output", false, "styles log output from session backends for better readability (defaults to true)")
+	f.BoolVar(&o.noStyleLog, "no-style-log-output", false, "prints session backends' log output unstyled")
+}
+
+// devLong is the help of `jamsocket dev`.
+const devLong = `dev runs the local plane: a dev server speaking the API of Jamsocket's dev
 server (and of Plane's controller) that runs each session backend as a
 Docker container of your image, as Plane does, or as a local process, with
 PORT, SESSION_BACKEND_ID and friends in its environment.
@@ -95,59 +167,7 @@ requests for a loopback host name or an IP address (--allow-host adds
 names), and refuses a state change (connect, terminate) from a web page of
 another site: pages from loopback origins and --allow-origin ones only.
 With a token (--token-file F, $JAMSOCKET_DEV_TOKEN or --token T) the
-control routes need it and any origin that has it may use them.`,
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cwd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			plan, err := resolveDev(&o, cmd.Flags().Changed, args, cwd)
-			if err != nil {
-				return err
-			}
-			if o.idle < 0 {
-				return usage("--idle must not be negative")
-			}
-			if o.token, err = a.devToken(o.token); err != nil {
-				return err
-			}
-			return a.runDev(o, plan)
-		},
-	}
-	// Stop at the first argument that is not a flag, so that
-	// `jamsocket dev ./my-backend --flag` passes --flag to the backend.
-	cmd.Flags().SetInterspersed(false)
-	f := cmd.Flags()
-	f.StringVar(&o.command, "cmd", "", "the backend command, e.g. \"./my-backend --flag\"")
-	f.StringVar(&o.apiAddr, "api-addr", localplane.DefaultAPIAddr, "where the API listens (port 0 picks a free port)")
-	f.StringVar(&o.proxyAddr, "proxy-addr", localplane.DefaultProxyAddr, "where the proxy that connection URLs point at listens")
-	f.StringVar(&o.dir, "dir", "", "working directory of the backend command (default the current one)")
-	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server; visible in ps: prefer --token-file or $"+envDevToken+")")
-	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
-	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
-	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
-	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
-	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "let pages from this origin (e.g. http://myapp.test:3000, or *) spawn and terminate backends (repeatable)")
-	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
-	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
-	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
-	// The official CLI's flags, with its letters.
-	f.StringVarP(&o.dockerfile, "dockerfile", "f", "", "path to the session backend's Dockerfile")
-	f.StringVarP(&o.dockerfileOld, "dockerfileold", "d", "", "path to the session backend's Dockerfile")
-	_ = f.MarkHidden("dockerfileold")
-	f.StringVarP(&o.buildContext, "context", "c", "", "path to the build context for the Dockerfile (defaults to current working directory)")
-	f.StringArrayVarP(&o.watch, "watch", "w", nil, "a file or directory to watch for changes: a change rebuilds the image (repeatable)")
-	f.IntVarP(&o.port, "port", "p", 0, "the port to run the dev server's API on (defaults to 8080; same as --api-addr 127.0.0.1:PORT)")
-	f.BoolVarP(&o.interactive, "interactive", "i", false, "enables TTY interactivity: keys b, t and ctrl-c (defaults to true on a terminal)")
-	f.BoolVar(&o.noInteractive, "no-interactive", false, "disables TTY interactivity")
-	f.StringVarP(&o.network, "docker-network", "n", "", "the Docker network session backend containers join")
-	f.BoolVarP(&o.staticToken, "use-static-token", "s", false, "makes session backends use a static connection token instead of a new one with each spawn/connect request")
-	f.BoolVar(&o.styleLog, "style-log-output", false, "styles log output from session backends for better readability (defaults to true)")
-	f.BoolVar(&o.noStyleLog, "no-style-log-output", false, "prints session backends' log output unstyled")
-	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
-	return cmd
-}
+control routes need it and any origin that has it may use them.`
 
 // envDevToken names the variable that holds the dev server's token.
 const envDevToken = "JAMSOCKET_DEV_TOKEN"
