@@ -1,8 +1,10 @@
 package integration_test
 
 import (
+	"errors"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -123,8 +125,8 @@ func assertNeverRan(t *testing.T, tg target, st *jamsocket.BackendState) {
 // 500 NoDroneAvailable on Plane's surface, the dev server's 503
 // NotReadyToSpawn on the Jamsocket surface.
 func scenarioNoDroneAvailable(t *testing.T, tg target, r runner) {
-	srv := newServer(t, tg, r, nil)
-	srv.Plane.HoldSpawns("the image is building")
+	hold := &spawnHold{reason: "the image is building"}
+	srv := newServer(t, tg, r, func(cfg *localplane.Config) { cfg.Builder = hold })
 	_, err := srv.Client.Spawn(testContext(t), nil)
 	apiErr := apiError(t, err)
 	if tg.plane {
@@ -137,6 +139,32 @@ func scenarioNoDroneAvailable(t *testing.T, tg target, r runner) {
 	assert.Contains(t, apiErr.Message, "the image is building")
 	assert.Empty(t, srv.Backends(), "nothing spawned")
 
-	srv.Plane.HoldSpawns("")
+	hold.set("")
 	spawnReady(t, srv.Client, nil)
 }
+
+// spawnHold is a localplane.Builder that only holds spawns, for reason;
+// these planes run no image.
+type spawnHold struct {
+	mu     sync.Mutex
+	reason string
+}
+
+func (h *spawnHold) set(reason string) {
+	h.mu.Lock()
+	h.reason = reason
+	h.mu.Unlock()
+}
+
+func (h *spawnHold) Image() (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.reason != "" {
+		return "", errors.New(h.reason)
+	}
+	return "", nil
+}
+
+func (h *spawnHold) Rebuild() {}
+
+func (h *spawnHold) Log(int) localplane.BuildLog { return localplane.BuildLog{} }

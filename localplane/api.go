@@ -63,7 +63,7 @@ func (s *Server) apiHandler() http.Handler {
 	}
 	mux.HandleFunc("/ctrl/", ctrl(notFound, planeUnauthorized))
 	mux.HandleFunc("/pub/", notFound)
-	s.consoleRoutes(mux)
+	s.console.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {
 			jamsocketError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)

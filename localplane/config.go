@@ -118,12 +118,11 @@ type Config struct {
 	// own lifecycle goroutine, which those wait on. Hand such work to
 	// another goroutine.
 	OnChange func(BackendView)
-	// Rebuild, if set, is what the web console's rebuild button calls: it asks
-	// for a new build of a container plane's image (jamsocket dev -f does
-	// so). It must not block. The builder reports the build to the console
-	// with BuildStarted and BuildOutput, and its result with SetImage or
-	// HoldSpawns.
-	Rebuild func()
+	// Builder, if set, builds what backends run while the plane serves
+	// (jamsocket dev -f builds its Dockerfile): spawns wait for it, a
+	// container plane runs the image it names, and the web console shows
+	// its log and rebuilds through it. See Builder.
+	Builder Builder
 }
 
 // Defaults of Config.
@@ -144,6 +143,9 @@ const (
 func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Command) == 0 && cfg.Handler == nil && cfg.Container == nil {
 		return cfg, errors.New("localplane: Config needs a Command, a Handler or a Container")
+	}
+	if cfg.Builder != nil && cfg.Container != nil && cfg.Container.Image != "" {
+		return cfg, errors.New("localplane: give a container plane its image in ContainerConfig.Image or through Config.Builder, not both")
 	}
 	setDefault(&cfg.APIAddr, DefaultAPIAddr)
 	setDefault(&cfg.ProxyAddr, DefaultProxyAddr)

@@ -93,9 +93,7 @@ func (s *Server) connect(keyID string, spec spawnSpec, noSpawn bool) (connectRes
 			return connectResult{}, err
 		}
 	}
-	s.mu.Lock()
-	hold := s.spawnHoldLocked()
-	s.mu.Unlock()
+	hold := s.spawns.hold()
 	if !spec.keyGiven {
 		spec.key = "lk-" + randomID(14)
 	}

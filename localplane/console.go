@@ -27,16 +27,53 @@ import (
 //go:embed console
 var consoleFiles embed.FS
 
-// Console returns the web console as an http.Handler: its pages at "/" and
-// the API they call (the whole API of the local plane, which the API
-// listener also serves). The pages use relative URLs, so the handler can be
-// mounted under a prefix with http.StripPrefix. Open it in a browser at
+// Console returns the web console as an http.Handler: its pages at "/",
+// its own endpoints (/console/...) and the three API routes its pages call
+// (connect, terminate, and a backend's metrics stream, at their API paths).
+// Every other route of the API stays on the API listener only. The pages
+// use relative URLs, so the handler can be mounted under a prefix with
+// http.StripPrefix. The API listener serves the same console at
 // APIURL() + "/".
-func (s *Server) Console() http.Handler { return s.apiHandler() }
+func (s *Server) Console() http.Handler {
+	mux := http.NewServeMux()
+	api := s.apiHandler() // guarded on its own
+	for _, route := range consoleAPIRoutes {
+		mux.Handle(route, api)
+	}
+	own := http.NewServeMux()
+	s.console.routes(own)
+	mux.Handle("/", s.browserGuard(own))
+	return mux
+}
 
-// consoleRoutes registers the console's pages and endpoints on mux.
-func (s *Server) consoleRoutes(mux *http.ServeMux) {
-	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return s.requireToken(h, jamsocketUnauthorized) }
+// consoleAPIRoutes are the API routes the console's pages call; Console
+// serves them with the API's own handlers.
+var consoleAPIRoutes = []string{
+	"POST /v2/service/{account}/{service}/connect",
+	"POST /v2/service/{account}/{service}/{environment}/connect",
+	"POST /v2/backend/{id}/terminate",
+	"GET /v2/backend/{id}/metrics/stream",
+}
+
+// console serves the web console of plane: its pages and the endpoints
+// that give them what the public API does not.
+type console struct {
+	plane   *Server    // the backends, their streams and the plane's URLs
+	hub     consoleHub // numbered backend changes for the events stream
+	gate    spawnGate  // the image spawns run and why they are held
+	builder Builder    // the build panel's log and rebuild; nil without
+}
+
+func newConsole(plane *Server, gate spawnGate, builder Builder) *console {
+	return &console{plane: plane, gate: gate, builder: builder}
+}
+
+// publish tells the console's event streams that backend id changed.
+func (c *console) publish(id string) { c.hub.publish(id) }
+
+// routes registers the console's pages and endpoints on mux.
+func (c *console) routes(mux *http.ServeMux) {
+	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return c.plane.requireToken(h, jamsocketUnauthorized) }
 	assets, _ := fs.Sub(consoleFiles, "console")
 	files := http.FileServerFS(assets)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -47,13 +84,13 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 		consoleHeaders(w)
 		files.ServeHTTP(w, r)
 	})))
-	mux.HandleFunc("GET /console/info", ctrl(s.consoleInfo))
-	mux.HandleFunc("GET /console/events", ctrl(s.consoleEvents))
-	mux.HandleFunc("GET /console/backends/{id}", ctrl(s.consoleBackend))
-	mux.HandleFunc("GET /console/backends/{id}/logs", ctrl(s.consoleLogs))
-	mux.HandleFunc("POST /console/backends/{id}/open", ctrl(consoleWrite(s.consoleOpen)))
-	mux.HandleFunc("GET /console/build", ctrl(s.consoleBuild))
-	mux.HandleFunc("POST /console/build/rebuild", ctrl(consoleWrite(s.consoleRebuild)))
+	mux.HandleFunc("GET /console/info", ctrl(c.info))
+	mux.HandleFunc("GET /console/events", ctrl(c.events))
+	mux.HandleFunc("GET /console/backends/{id}", ctrl(c.backend))
+	mux.HandleFunc("GET /console/backends/{id}/logs", ctrl(c.logs))
+	mux.HandleFunc("POST /console/backends/{id}/open", ctrl(consoleWrite(c.open)))
+	mux.HandleFunc("GET /console/build", ctrl(c.build))
+	mux.HandleFunc("POST /console/build/rebuild", ctrl(consoleWrite(c.rebuild)))
 }
 
 // consoleHeaders are the console pages' safety headers: nothing but this
@@ -100,12 +137,12 @@ type consoleInfo struct {
 	Hold string `json:"hold,omitempty"`
 }
 
-func (s *Server) consoleInfo(w http.ResponseWriter, r *http.Request) {
-	_, hold := s.imageState()
-	_, container := s.runner.(*containerRunner)
+func (c *console) info(w http.ResponseWriter, r *http.Request) {
+	p := c.plane
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, consoleInfo{
-		APIURL: s.APIURL(), ProxyURL: s.ProxyURL(), Runner: runnerLabel(s.runner), Container: container, Hold: hold,
+		APIURL: p.APIURL(), ProxyURL: p.ProxyURL(), Runner: runnerLabel(p.runner),
+		Container: c.gate.images != nil, Hold: c.gate.hold(),
 	})
 }
 
@@ -115,7 +152,7 @@ type labeledRunner interface{ label() string }
 func (r *processRunner) label() string { return "command " + filepath.Base(r.argv[0]) }
 func (handlerRunner) label() string    { return "in-process handler" }
 func (r *containerRunner) label() string {
-	if image := r.currentImage(); image != "" {
+	if image, err := r.image(); err == nil {
 		return "container of " + image
 	}
 	return "container (no image yet)"
@@ -153,13 +190,13 @@ type consoleRow struct {
 	Statuses    []consoleState `json:"statuses"`
 }
 
-func (s *Server) consoleRow(b *backend) consoleRow {
+func (c *console) row(b *backend) consoleRow {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	row := consoleRow{
 		ID: b.id, Key: b.spec.key, User: b.spec.user,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Runner: runnerLabel(s.runner), Image: b.image, PID: b.pid, CreatedAt: wiretime.Time(b.created),
+		Runner: runnerLabel(c.plane.runner), Image: b.image, PID: b.pid, CreatedAt: wiretime.Time(b.created),
 		Statuses: make([]consoleState, len(b.history)),
 	}
 	for i, st := range b.history {
@@ -190,21 +227,21 @@ type consoleSpawn struct {
 	StaticToken          bool                  `json:"static_token,omitempty"`
 }
 
-func (s *Server) consoleBackend(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (c *console) backend(w http.ResponseWriter, r *http.Request) {
+	b := c.plane.jamsocketBackend(w, r)
 	if b == nil {
 		return
 	}
-	d := consoleDetail{consoleRow: s.consoleRow(b), Auth: b.spec.auth, Spawn: consoleSpawn{
+	d := consoleDetail{consoleRow: c.row(b), Auth: b.spec.auth, Spawn: consoleSpawn{
 		Tag: b.spec.tag, Env: b.spec.execEnv,
 		MaxIdleSeconds:       int(b.spec.maxIdle / time.Second),
 		LifetimeLimitSeconds: int(b.spec.lifetime / time.Second),
 		ResourceLimits:       b.spec.limits, Mount: b.spec.mount, StaticToken: b.spec.staticToken,
 	}}
 	if b.spec.account != "" {
-		d.StatusURL = s.APIURL() + "/v2/backend/" + b.id + "/status"
+		d.StatusURL = c.plane.APIURL() + "/v2/backend/" + b.id + "/status"
 	} else {
-		d.StatusURL = s.APIURL() + "/pub/b/" + b.id + "/status"
+		d.StatusURL = c.plane.APIURL() + "/pub/b/" + b.id + "/status"
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, d)
@@ -219,19 +256,19 @@ type consoleLine struct {
 
 // consoleLogs streams a backend's output lines as JSON, with the stream
 // each came from; it resumes after Last-Event-ID and ends after terminated.
-func (s *Server) consoleLogs(w http.ResponseWriter, r *http.Request) {
-	s.streamLogs(w, r, func(l logLine) []byte {
+func (c *console) logs(w http.ResponseWriter, r *http.Request) {
+	c.plane.streamLogs(w, r, func(l logLine) []byte {
 		data, _ := json.Marshal(consoleLine{Seq: l.seq, Stream: l.stream, Text: l.text})
 		return data
 	})
 }
 
-// consoleOpen mints the console's own connection to a backend, bound to
+// open mints the console's own connection to a backend, bound to
 // the user and auth the backend was spawned with, and returns its URL for
 // the console to open in a new tab. Tokens minted for other clients are
 // never shown.
-func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (c *console) open(w http.ResponseWriter, r *http.Request) {
+	b := c.plane.jamsocketBackend(w, r)
 	if b == nil {
 		return
 	}
@@ -244,7 +281,7 @@ func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
 		}
 		userData = string(data)
 	}
-	token, err := s.reg.mint(b, b.spec.user, userData)
+	token, err := c.plane.reg.mint(b, b.spec.user, userData)
 	switch {
 	case errors.Is(err, errTokensFull):
 		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
@@ -254,27 +291,27 @@ func (s *Server) consoleOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"url": s.ProxyURL() + "/" + token + "/"})
+	writeJSON(w, http.StatusOK, map[string]string{"url": c.plane.ProxyURL() + "/" + token + "/"})
 }
 
-// consoleEvents streams the backend list: first a "reset" event with every
+// events streams the backend list: first a "reset" event with every
 // backend (newest first), then a "backend" event for each change and a
 // "forgotten" event when a terminated backend is dropped. Event ids let a
 // reconnecting console resume; one that fell too far behind gets a reset.
-func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
+func (c *console) events(w http.ResponseWriter, r *http.Request) {
 	after, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64)
 	resume := err == nil
-	s.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
-		changes, wake, seq, ok := s.console.since(after)
+	c.plane.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
+		changes, wake, seq, ok := c.hub.since(after)
 		if !resume || !ok {
 			resume, after = true, seq
-			return []sseEvent{s.consoleReset(seq)}, wake, false
+			return []sseEvent{c.reset(seq)}, wake, false
 		}
 		if len(changes) == 0 {
 			return nil, wake, false
 		}
 		after = seq
-		return s.consoleChanges(changes, seq), wake, false
+		return c.changes(changes, seq), wake, false
 	})
 }
 
@@ -286,11 +323,11 @@ type consoleEvent struct {
 	ID       string       `json:"id,omitempty"`
 }
 
-func (s *Server) consoleReset(seq uint64) sseEvent {
-	all := s.reg.backends(nil)
+func (c *console) reset(seq uint64) sseEvent {
+	all := c.plane.reg.backends(nil)
 	rows := make([]consoleRow, len(all))
 	for i, b := range all {
-		rows[i] = s.consoleRow(b)
+		rows[i] = c.row(b)
 	}
 	slices.SortFunc(rows, func(a, b consoleRow) int {
 		if c := time.Time(b.CreatedAt).Compare(time.Time(a.CreatedAt)); c != 0 {
@@ -302,19 +339,19 @@ func (s *Server) consoleReset(seq uint64) sseEvent {
 	return sseEvent{data: data, id: strconv.FormatUint(seq, 10)}
 }
 
-// consoleChanges renders the backends named in changes as they are now,
+// changes renders the backends named in ids as they are now,
 // each once; the last event carries seq as its id.
-func (s *Server) consoleChanges(changes []string, seq uint64) []sseEvent {
-	events := make([]sseEvent, 0, len(changes))
-	seen := make(map[string]bool, len(changes))
-	for _, id := range slices.Backward(changes) {
+func (c *console) changes(ids []string, seq uint64) []sseEvent {
+	events := make([]sseEvent, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range slices.Backward(ids) {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
 		ev := consoleEvent{Type: "forgotten", ID: id}
-		if b := s.lookup(id); b != nil {
-			row := s.consoleRow(b)
+		if b := c.plane.lookup(id); b != nil {
+			row := c.row(b)
 			ev = consoleEvent{Type: "backend", Backend: &row}
 		}
 		data, _ := json.Marshal(ev)

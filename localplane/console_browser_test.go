@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -401,23 +402,20 @@ func TestConsoleRenders500Backends(t *testing.T) {
 
 func TestConsoleShowsTheImageAndRebuilds(t *testing.T) {
 	tab := newTab(t)
-	var p *plane
-	rebuilt := make(chan struct{}, 1)
-	p, _ = startContainerPlane(t, localplane.Config{Rebuild: func() {
-		// What jamsocket dev does for a Dockerfile, without building.
-		p.BuildStarted()
-		p.HoldSpawns("the image is building")
-		p.BuildOutput("#1 [internal] load build definition from Dockerfile")
-		p.BuildOutput("#2 writing image sha256:0123456789abcdef done")
-		rebuilt <- struct{}{}
-	}})
+	b := newTestBuilder(dockertest.GoImage(t, dockertest.Client(t), testBackendPkg))
+	b.rebuilds = make(chan struct{}, 1)
+	p, _ := startContainerPlane(t, localplane.Config{Builder: b})
 	do(t, tab,
 		chromedp.Navigate(p.APIURL()+"/"),
 		chromedp.WaitVisible(css(`#image-panel`)),
 		waitJS(`document.getElementById('img-state').textContent.startsWith('Backends run ')`),
 		chromedp.Click(css(`#img-rebuild`)),
 	)
-	<-rebuilt
+	<-b.rebuilds
+	// What jamsocket dev does for a Dockerfile, without building.
+	b.started()
+	b.output("#1 [internal] load build definition from Dockerfile")
+	b.output("#2 writing image sha256:0123456789abcdef done")
 	do(t, tab,
 		waitJS(`document.getElementById('img-state').textContent === 'Not spawning: the image is building'`),
 		chromedp.Click(css(`#img-log-box summary`)),

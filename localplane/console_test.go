@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -75,6 +76,16 @@ func TestConsoleHandlerMountsUnderAPrefix(t *testing.T) {
 	require.Contains(t, string(body), "Local plane")
 	code, body, _ = get(t, srv.URL+"/plane/console/info")
 	require.Equal(t, http.StatusOK, code, string(body))
+
+	// The API routes the pages call are there; the rest of the API is not.
+	resp, err := http.Post(srv.URL+"/plane/v2/service/acct/svc/connect", "application/json", strings.NewReader(`{"key":"mounted"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the console's connect form")
+	for _, path := range []string{"/plane/pub/health", "/plane/ctrl/status", "/plane/v2/account/acct/backends", "/plane/auth"} {
+		code, _, _ = get(t, srv.URL+path)
+		require.Equal(t, http.StatusNotFound, code, path)
+	}
 }
 
 func TestConsoleEventsListThenFollowChanges(t *testing.T) {
@@ -220,7 +231,8 @@ func TestConsoleEndpointsNeedTheToken(t *testing.T) {
 }
 
 func TestConsoleShowsAContainerBackendsImage(t *testing.T) {
-	p, _ := startContainerPlane(t, localplane.Config{})
+	b := newTestBuilder(dockertest.GoImage(t, dockertest.Client(t), testBackendPkg))
+	p, _ := startContainerPlane(t, localplane.Config{Builder: b})
 	res := p.connect(map[string]any{"key": "img"})
 	p.statusStream(res.BackendID).until(types.StatusReady)
 
@@ -231,7 +243,7 @@ func TestConsoleShowsAContainerBackendsImage(t *testing.T) {
 	require.NotEmpty(t, d.Image)
 	require.Equal(t, "container of "+d.Image, d.Runner)
 
-	p.HoldSpawns("the image is building")
+	b.holdSpawns("the image is building")
 	code, body, _ = p.do("GET", "/console/info", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), `"hold":"the image is building"`)
@@ -260,8 +272,9 @@ type consoleBuildEvent struct {
 }
 
 func TestConsoleBuildStreamFollowsBuilds(t *testing.T) {
-	rebuilds := make(chan struct{}, 1)
-	p := startPlane(t, localplane.Config{Rebuild: func() { rebuilds <- struct{}{} }})
+	b := newTestBuilder("")
+	b.rebuilds = make(chan struct{}, 1)
+	p := startPlane(t, localplane.Config{Builder: b})
 	s := p.openStream(p.APIURL() + "/console/build")
 	next := func() consoleBuildEvent {
 		ev, ok := s.next()
@@ -273,9 +286,9 @@ func TestConsoleBuildStreamFollowsBuilds(t *testing.T) {
 	ev := next()
 	require.Equal(t, consoleBuildEvent{Type: "build", Rebuild: true}, ev)
 
-	p.BuildStarted()
-	p.BuildOutput("step 1")
-	p.BuildOutput("step 2")
+	b.started()
+	b.output("step 1")
+	b.output("step 2")
 	var lines []string
 	for len(lines) < 2 {
 		ev = next()
@@ -287,20 +300,19 @@ func TestConsoleBuildStreamFollowsBuilds(t *testing.T) {
 	}
 	require.Equal(t, []string{"step 1", "step 2"}, lines)
 
-	p.BuildOutput(strings.Repeat("x", 10000))
-	ev = next()
-	require.Equal(t, "lines", ev.Type)
-	require.Equal(t, strings.Repeat("x", 4096)+"…", ev.Lines[0], "a long line is cut")
-
-	p.HoldSpawns("the image is building")
-	for ev.Type != "state" {
+	b.output("step 3")
+	for ev.Type != "lines" || ev.Lines[0] != "step 3" {
 		ev = next()
 	}
-	require.Equal(t, "the image is building", ev.Hold)
+
+	b.holdSpawns("the build failed: exit status 1")
+	for ev.Type != "state" || ev.Hold != "the build failed: exit status 1" {
+		ev = next()
+	}
 
 	code, _, _ := p.do("POST", "/console/build/rebuild", map[string]any{})
 	require.Equal(t, http.StatusAccepted, code)
-	<-rebuilds
+	<-b.rebuilds
 
 	plain := startPlane(t, localplane.Config{})
 	code, _, _ = plain.do("POST", "/console/build/rebuild", map[string]any{})

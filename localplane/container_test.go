@@ -34,7 +34,7 @@ func startContainerPlane(t *testing.T, cfg localplane.Config) (*plane, *client.C
 	if cfg.Container == nil {
 		cfg.Container = &localplane.ContainerConfig{}
 	}
-	if cfg.Container.Image == "" {
+	if cfg.Container.Image == "" && cfg.Builder == nil {
 		cfg.Container.Image = dockertest.GoImage(t, cli, testBackendPkg)
 	}
 	cfg.Container.Client = cli
@@ -265,10 +265,17 @@ func TestContainerSameKeyConnectsMakeOneContainer(t *testing.T) {
 	assert.Equal(t, 1, mine)
 }
 
-func TestContainerHoldAndSetImage(t *testing.T) {
-	p, cli := startContainerPlane(t, localplane.Config{})
-	p.HoldSpawns("the image is building")
+// TestContainerRunsTheBuildersImage: a container plane with a Builder holds
+// spawns while it builds and runs the image it names once built.
+func TestContainerRunsTheBuildersImage(t *testing.T) {
+	b := newTestBuilder("")
+	p, cli := startContainerPlane(t, localplane.Config{Builder: b})
 	code, body, _ := p.do("POST", "/v2/service/acct/svc/connect", map[string]any{"key": "k"})
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, string(body), "no image to run yet", "a builder without an image holds spawns")
+
+	b.holdSpawns("the image is building")
+	code, body, _ = p.do("POST", "/v2/service/acct/svc/connect", map[string]any{"key": "k"})
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, "NotReadyToSpawn", errorCode(t, body))
 	assert.Contains(t, string(body), "the image is building")
@@ -278,9 +285,11 @@ func TestContainerHoldAndSetImage(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, code, string(body))
 	assert.Equal(t, string(wire.PlaneKindNoDroneAvailable), planeKind(t, body))
 
-	require.NoError(t, p.SetImage(dockertest.GoImage(t, cli, testBackendPkg)))
+	image := dockertest.GoImage(t, cli, testBackendPkg)
+	b.built(image)
 	res := p.connect(map[string]any{"key": "k"})
 	p.statusStream(res.BackendID).until(types.StatusReady)
+	assert.Equal(t, image, containerOf(t, cli, res.BackendID).Config.Image, "the backend runs the builder's image")
 }
 
 func TestContainerCloseRemovesEverything(t *testing.T) {

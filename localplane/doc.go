@@ -90,8 +90,9 @@
 //
 // # The web console
 //
-// GET / on the API listener serves a web console (Server.Console is the same
-// as an http.Handler): the backends live, one backend's timeline, logs
+// GET / on the API listener serves a web console (Server.Console returns it
+// as an http.Handler to mount elsewhere: its pages, its endpoints and the
+// API routes they call, not the rest of the API): the backends live, one backend's timeline, logs
 // (stdout and stderr apart), CPU and memory charts and actions, and a
 // connect form. Its pages are embedded HTML, CSS and JavaScript, same-origin
 // with the API; they read the API's own endpoints and event streams plus
@@ -99,7 +100,9 @@
 // backend event per change and a forgotten event per dropped backend, with
 // ids to resume), /console/backends/{id} (spawn config, user and auth),
 // …/logs (lines as JSON with their stream) and POST …/open (a connection
-// of the console's own). They need the token like every control endpoint.
+// of the console's own), and /console/build (the image, the spawn hold and
+// Config.Builder's latest build log; POST …/rebuild calls its Rebuild).
+// They need the token like every control endpoint.
 //
 // # Backends
 //
@@ -164,8 +167,9 @@
 // friends); Start removes the containers of servers it can prove gone
 // (after a kill -9), never those of a server in another PID namespace
 // sharing the engine, and Close removes every container
-// the server started. While HoldSpawns is in force (or before SetImage
-// gives a container plane its first image), a connect that would spawn
+// the server started. While Config.Builder holds spawns (its Image answers
+// an error: building, or the last build failed), or a container plane has
+// no image yet, a connect that would spawn
 // answers 503, code NotReadyToSpawn (Plane's surface: 500, kind
 // NoDroneAvailable, as Plane answers when it has no drone).
 //

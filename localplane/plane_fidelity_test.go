@@ -222,9 +222,10 @@ func TestFailedStartEndsAsOnPlane(t *testing.T) {
 // controller does when it has no drone: 500, kind NoDroneAvailable. The
 // Jamsocket surface keeps its 503 NotReadyToSpawn.
 func TestNoDroneAvailableIsPlanes500(t *testing.T) {
-	p := startPlane(t, localplane.Config{}, func(s *localplane.Server) { localplane.SetBounds(s, 1, 10, 1024) })
+	b := newTestBuilder("")
+	p := startPlane(t, localplane.Config{Builder: b}, func(s *localplane.Server) { localplane.SetBounds(s, 1, 10, 1024) })
 	spawn := map[string]any{"spawn_config": planeSpawn(nil)}
-	p.HoldSpawns("the image is building")
+	b.holdSpawns("the image is building")
 	code, body, _ := p.do("POST", "/ctrl/connect", spawn)
 	require.Equal(t, http.StatusInternalServerError, code, string(body))
 	assert.Equal(t, "NoDroneAvailable", planeKind(t, body))
@@ -234,7 +235,7 @@ func TestNoDroneAvailableIsPlanes500(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, code, string(body))
 	assert.Equal(t, "NotReadyToSpawn", errorCode(t, body))
 
-	p.HoldSpawns("")
+	b.holdSpawns("")
 	p.planeConnect(spawn)
 	code, body, _ = p.do("POST", "/ctrl/connect", spawn)
 	require.Equal(t, http.StatusInternalServerError, code, "beyond the live bound: %s", body)

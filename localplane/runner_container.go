@@ -29,9 +29,9 @@ import (
 // started it, so that a server starting later removes those a killed server
 // left behind (only those it can prove gone: see LabelOwnerBoot).
 type ContainerConfig struct {
-	// Image is the local image (name or id) backends run. When empty, connects
-	// that would spawn are refused as not ready to spawn until
-	// Server.SetImage names one.
+	// Image is the local image (name or id) backends run. Leave it empty
+	// with a Config.Builder, which names the image at each spawn; with
+	// neither, connects that would spawn are refused as not ready to spawn.
 	Image string
 	// Network is the Docker network containers join (the official CLI's
 	// --docker-network); empty means the engine's default bridge.
@@ -95,14 +95,24 @@ type containerRunner struct {
 	instance  string
 	owner     ownerID
 
-	mu    sync.Mutex
-	image string
+	fixed   string  // ContainerConfig.Image
+	builder Builder // names the image instead, when set
 }
 
-func newContainerRunner(cfg ContainerConfig, grace time.Duration) (*containerRunner, error) {
+// imageRunner is a runner whose backends run an image, which it may not
+// have yet.
+type imageRunner interface {
+	// image is the image a backend started now runs, or why none may start.
+	image() (string, error)
+}
+
+// errNoImage holds the spawns of a container plane that has no image.
+var errNoImage = errors.New("no image to run yet")
+
+func newContainerRunner(cfg ContainerConfig, grace time.Duration, builder Builder) (*containerRunner, error) {
 	r := &containerRunner{
 		cli: cfg.Client, network: cfg.Network, mountBase: cfg.MountBase, grace: grace,
-		image: cfg.Image, instance: randomID(14), owner: currentOwner(),
+		fixed: cfg.Image, builder: builder, instance: randomID(14), owner: currentOwner(),
 	}
 	if r.cli == nil {
 		cli, err := client.New(client.FromEnv)
@@ -117,17 +127,15 @@ func newContainerRunner(cfg ContainerConfig, grace time.Duration) (*containerRun
 	return r, nil
 }
 
-// setImage makes later starts run image.
-func (r *containerRunner) setImage(image string) {
-	r.mu.Lock()
-	r.image = image
-	r.mu.Unlock()
-}
-
-func (r *containerRunner) currentImage() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.image
+func (r *containerRunner) image() (string, error) {
+	image, err := r.fixed, error(nil)
+	if r.builder != nil {
+		image, err = r.builder.Image()
+	}
+	if err == nil && image == "" {
+		err = errNoImage
+	}
+	return image, err
 }
 
 // open checks that the engine answers and removes the containers of servers
@@ -245,9 +253,9 @@ func (p *containerProc) Signal(hard bool) {
 }
 
 func (r *containerRunner) start(b *backend) (proc, error) {
-	image := r.currentImage()
-	if image == "" {
-		return nil, errNotReadyToSpawn
+	image, err := r.image()
+	if err != nil {
+		return nil, holdError(err.Error())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()

@@ -35,10 +35,9 @@ type Server struct {
 	mu       sync.Mutex
 	started  bool
 	closed   bool
-	hold     string         // why connects may not spawn now ("" when they may)
 	services serviceCatalog // the services of the service endpoints
-	console  consoleHub     // numbered changes for the console's event stream
-	build    buildLog       // the last image build's output, for the console
+	console  *console       // the web console, told of every backend change
+	spawns   spawnGate      // whether a spawn may start now (Config.Builder)
 	apiLn    net.Listener
 	proxyLn  net.Listener
 	apiSrv   *http.Server
@@ -106,10 +105,12 @@ func New(cfg Config) (*Server, error) {
 	case cfg.Handler != nil:
 		s.runner = handlerRunner{newHandler: cfg.Handler}
 	default:
-		if s.runner, err = newContainerRunner(*cfg.Container, cfg.GracePeriod); err != nil {
+		if s.runner, err = newContainerRunner(*cfg.Container, cfg.GracePeriod, cfg.Builder); err != nil {
 			return nil, err
 		}
 	}
+	s.spawns = newSpawnGate(cfg.Builder, s.runner)
+	s.console = newConsole(s, s.spawns, cfg.Builder)
 	return s, nil
 }
 

@@ -8,9 +8,10 @@ import (
 )
 
 // errNotReadyToSpawn is why a connect that would spawn is refused while
-// spawns are held (a build runs or failed) or a container runner has no
-// image yet. Connects answer it with 503, code NotReadyToSpawn, on the
-// Jamsocket surface and with Plane's 500, kind NoDroneAvailable, on Plane's.
+// spawns are held (Config.Builder is building, or its last build failed)
+// or a container plane has no image. Connects answer it with 503, code
+// NotReadyToSpawn, on the Jamsocket surface and with Plane's 500, kind
+// NoDroneAvailable, on Plane's.
 var errNotReadyToSpawn = errors.New("not ready to spawn")
 
 // sampler is a backend whose resource use is read from somewhere other
@@ -19,37 +20,37 @@ type sampler interface {
 	sample(ctx context.Context) (osproc.Sample, error)
 }
 
-// HoldSpawns makes connects that would spawn a backend fail with a 503 "not
-// ready to spawn" error that gives reason (e.g. "the image is building"), a
-// 500 NoDroneAvailable on Plane's surface, until SetImage or
-// HoldSpawns(""). Connects to running backends still succeed.
-func (s *Server) HoldSpawns(reason string) {
-	s.mu.Lock()
-	s.hold = reason
-	s.mu.Unlock()
-	s.build.notify()
+// spawnGate is the plane's answer to "may a spawn start now?", from the
+// Builder and the runner's image. It answers at once, so it may be asked
+// under a lock.
+type spawnGate struct {
+	builder Builder     // nil without one
+	images  imageRunner // nil when the runner runs no image
 }
 
-// SetImage makes later spawns of a container plane (Config.Container) run
-// image, and lifts HoldSpawns. Running backends keep their image; terminate
-// them to move them to the new one.
-func (s *Server) SetImage(image string) error {
-	r, ok := s.runner.(*containerRunner)
-	if !ok {
-		return errors.New("localplane: SetImage needs a Config.Container plane")
-	}
-	r.setImage(image)
-	s.HoldSpawns("") // also tells the console
-	return nil
+func newSpawnGate(builder Builder, r runner) spawnGate {
+	images, _ := r.(imageRunner)
+	return spawnGate{builder: builder, images: images}
 }
 
-// spawnHoldLocked is why a spawn may not happen now, or "". s.mu is held.
-func (s *Server) spawnHoldLocked() string {
-	if s.hold != "" {
-		return s.hold
+// hold is why a spawn may not start now, or "" when it may.
+func (g spawnGate) hold() string {
+	_, hold := g.state()
+	return hold
+}
+
+// state is the image spawns run now ("" when none) and why spawns are
+// held ("" when they are not).
+func (g spawnGate) state() (image, hold string) {
+	var err error
+	switch {
+	case g.images != nil:
+		image, err = g.images.image()
+	case g.builder != nil:
+		_, err = g.builder.Image()
 	}
-	if r, ok := s.runner.(*containerRunner); ok && r.currentImage() == "" {
-		return "no image to run yet"
+	if err != nil {
+		return "", err.Error()
 	}
-	return ""
+	return image, ""
 }

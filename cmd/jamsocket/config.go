@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strings"
@@ -42,39 +43,56 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 	}
 	cfg := jamsocket.Config{
 		APIURL:      a.apiURLSetting(env.Config.APIURL),
-		Environment: env.Config.Environment,
-	}
-	if a.flags.Changed("environment") {
-		cfg.Environment = a.environment
-	}
-	if environment != "" {
-		cfg.Environment = environment
+		Environment: cmp.Or(environment, a.flagOr("environment", a.environment, env.Config.Environment)),
 	}
 	dev := env.Config.Dev
 	if a.flags.Changed("dev") {
 		dev = a.dev
 	}
 	if dev {
-		cfg.Dev, cfg.DevPort = true, env.Config.DevPort
-		if a.flags.Changed("dev-port") {
-			cfg.DevPort = a.devPort
-		}
-		a.verbosef("talking to the local dev server on port %d (--dev or $%s)", max(cfg.DevPort, 8080), jamsocket.EnvDev)
-		return jamsocket.New(cfg)
+		return a.devClient(cfg, env.Config.DevPort)
 	}
-	cfg.Service = env.Config.Service
-	if a.flags.Changed("service") {
-		cfg.Service = a.service
-	}
-	if service != "" {
-		cfg.Service = service
-	}
+	cfg.Service = cmp.Or(service, a.flagOr("service", a.service, env.Config.Service))
 	creds, err := a.credentials(env.Config)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Token, cfg.Account = creds.token, creds.account
 	a.creds = creds
+	if err := n.check(cfg); err != nil {
+		return nil, err
+	}
+	// What this command does not use may be absent; the Client wants
+	// something there.
+	for _, f := range []*string{&cfg.Account, &cfg.Service, &cfg.Token} {
+		if *f == "" {
+			*f = "-"
+		}
+	}
+	return jamsocket.New(cfg)
+}
+
+// flagOr is flag when the global flag name was given, else fallback.
+func (a *app) flagOr(name, flag, fallback string) string {
+	if a.flags.Changed(name) {
+		return flag
+	}
+	return fallback
+}
+
+// devClient is a Client of the local dev server (--dev or $JAMSOCKET_DEV)
+// on --dev-port, else envPort.
+func (a *app) devClient(cfg jamsocket.Config, envPort int) (*jamsocket.Client, error) {
+	cfg.Dev, cfg.DevPort = true, envPort
+	if a.flags.Changed("dev-port") {
+		cfg.DevPort = a.devPort
+	}
+	a.verbosef("talking to the local dev server on port %d (--dev or $%s)", max(cfg.DevPort, 8080), jamsocket.EnvDev)
+	return jamsocket.New(cfg)
+}
+
+// check says what of n the configuration lacks, and where to give it.
+func (n need) check(cfg jamsocket.Config) error {
 	var missing []string
 	if n.account && cfg.Account == "" {
 		missing = append(missing, "an account ($"+jamsocket.EnvAccount+", --account or jamsocket login)")
@@ -86,16 +104,9 @@ func (a *app) clientFor(n need, service, environment string) (*jamsocket.Client,
 		missing = append(missing, "a token ($"+jamsocket.EnvToken+", --token-file or jamsocket login)")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("jamsocket: this command needs %s (or --dev for a local dev server)", strings.Join(missing, ", "))
+		return fmt.Errorf("jamsocket: this command needs %s (or --dev for a local dev server)", strings.Join(missing, ", "))
 	}
-	// What this command does not use may be absent; the Client wants
-	// something there.
-	for _, f := range []*string{&cfg.Account, &cfg.Service, &cfg.Token} {
-		if *f == "" {
-			*f = "-"
-		}
-	}
-	return jamsocket.New(cfg)
+	return nil
 }
 
 // planeClient returns a Client for the Plane controller the environment

@@ -12,11 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/jamsocket-go/jamsocket"
@@ -58,7 +57,78 @@ func (a *app) devCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev [flags] [--] [command [args...]]",
 		Short: "Run a local dev server: your Dockerfile, an image or a command per session backend",
-		Long: `dev runs the local plane: a dev server speaking the API of Jamsocket's dev
+		Long:  devLong,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.startDev(&o, cmd.Flags().Changed, args)
+		},
+	}
+	// Stop at the first argument that is not a flag, so that
+	// `jamsocket dev ./my-backend --flag` passes --flag to the backend.
+	cmd.Flags().SetInterspersed(false)
+	devFlags(cmd.Flags(), &o)
+	officialDevFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+// startDev resolves what `jamsocket dev` runs from its flags (changed tells
+// which were given), its arguments and the project configuration, and runs
+// it.
+func (a *app) startDev(o *devOptions, changed func(string) bool, args []string) error {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	plan, err := resolveDev(o, changed, args, cwd)
+	if err != nil {
+		return err
+	}
+	if o.idle < 0 {
+		return usage("--idle must not be negative")
+	}
+	if o.token, err = a.devToken(o.token); err != nil {
+		return err
+	}
+	return a.runDev(*o, plan)
+}
+
+// devFlags are the flags of `jamsocket dev` that are ours.
+func devFlags(f *pflag.FlagSet, o *devOptions) {
+	f.StringVar(&o.command, "cmd", "", "the backend command, e.g. \"./my-backend --flag\"")
+	f.StringVar(&o.apiAddr, "api-addr", localplane.DefaultAPIAddr, "where the API listens (port 0 picks a free port)")
+	f.StringVar(&o.proxyAddr, "proxy-addr", localplane.DefaultProxyAddr, "where the proxy that connection URLs point at listens")
+	f.StringVar(&o.dir, "dir", "", "working directory of the backend command (default the current one)")
+	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server; visible in ps: prefer --token-file or $"+envDevToken+")")
+	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
+	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
+	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
+	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
+	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "let pages from this origin (e.g. http://myapp.test:3000, or *) spawn and terminate backends (repeatable)")
+	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
+	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
+	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
+	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
+}
+
+// officialDevFlags are the official CLI's flags of `jamsocket dev`, with
+// its letters.
+func officialDevFlags(f *pflag.FlagSet, o *devOptions) {
+	f.StringVarP(&o.dockerfile, "dockerfile", "f", "", "path to the session backend's Dockerfile")
+	f.StringVarP(&o.dockerfileOld, "dockerfileold", "d", "", "path to the session backend's Dockerfile")
+	_ = f.MarkHidden("dockerfileold")
+	f.StringVarP(&o.buildContext, "context", "c", "", "path to the build context for the Dockerfile (defaults to current working directory)")
+	f.StringArrayVarP(&o.watch, "watch", "w", nil, "a file or directory to watch for changes: a change rebuilds the image (repeatable)")
+	f.IntVarP(&o.port, "port", "p", 0, "the port to run the dev server's API on (defaults to 8080; same as --api-addr 127.0.0.1:PORT)")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "enables TTY interactivity: keys b, t and ctrl-c (defaults to true on a terminal)")
+	f.BoolVar(&o.noInteractive, "no-interactive", false, "disables TTY interactivity")
+	f.StringVarP(&o.network, "docker-network", "n", "", "the Docker network session backend containers join")
+	f.BoolVarP(&o.staticToken, "use-static-token", "s", false, "makes session backends use a static connection token instead of a new one with each spawn/connect request")
+	f.BoolVar(&o.styleLog, "style-log-output", false, "styles log output from session backends for better readability (defaults to true)")
+	f.BoolVar(&o.noStyleLog, "no-style-log-output", false, "prints session backends' log output unstyled")
+}
+
+// devLong is the help of `jamsocket dev`.
+const devLong = `dev runs the local plane: a dev server speaking the API of Jamsocket's dev
 server (and of Plane's controller) that runs each session backend as a
 Docker container of your image, as Plane does, or as a local process, with
 PORT, SESSION_BACKEND_ID and friends in its environment.
@@ -97,59 +167,7 @@ requests for a loopback host name or an IP address (--allow-host adds
 names), and refuses a state change (connect, terminate) from a web page of
 another site: pages from loopback origins and --allow-origin ones only.
 With a token (--token-file F, $JAMSOCKET_DEV_TOKEN or --token T) the
-control routes need it and any origin that has it may use them.`,
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cwd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			plan, err := resolveDev(&o, cmd.Flags().Changed, args, cwd)
-			if err != nil {
-				return err
-			}
-			if o.idle < 0 {
-				return usage("--idle must not be negative")
-			}
-			if o.token, err = a.devToken(o.token); err != nil {
-				return err
-			}
-			return a.runDev(o, plan)
-		},
-	}
-	// Stop at the first argument that is not a flag, so that
-	// `jamsocket dev ./my-backend --flag` passes --flag to the backend.
-	cmd.Flags().SetInterspersed(false)
-	f := cmd.Flags()
-	f.StringVar(&o.command, "cmd", "", "the backend command, e.g. \"./my-backend --flag\"")
-	f.StringVar(&o.apiAddr, "api-addr", localplane.DefaultAPIAddr, "where the API listens (port 0 picks a free port)")
-	f.StringVar(&o.proxyAddr, "proxy-addr", localplane.DefaultProxyAddr, "where the proxy that connection URLs point at listens")
-	f.StringVar(&o.dir, "dir", "", "working directory of the backend command (default the current one)")
-	f.StringVar(&o.token, "token", "", "bearer token required on the control endpoints (default none, like the official dev server; visible in ps: prefer --token-file or $"+envDevToken+")")
-	f.DurationVar(&o.startupTimeout, "startup-timeout", localplane.DefaultStartupTimeout, "time a backend gets to answer HTTP on $PORT")
-	f.DurationVar(&o.grace, "grace-period", localplane.DefaultGracePeriod, "time between SIGTERM and SIGKILL on a soft terminate")
-	f.IntVar(&o.idle, "idle", 300, "default max idle seconds of a backend (0: no limit)")
-	f.StringArrayVar(&o.envPass, "env-pass", nil, "also pass this variable of the environment to backends (repeatable; PATH, HOME, LANG, TMPDIR and a few more always pass)")
-	f.StringArrayVar(&o.allowOrigins, "allow-origin", nil, "let pages from this origin (e.g. http://myapp.test:3000, or *) spawn and terminate backends (repeatable)")
-	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "also answer requests for this host name, e.g. when reached over a LAN (repeatable)")
-	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
-	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
-	// The official CLI's flags, with its letters.
-	f.StringVarP(&o.dockerfile, "dockerfile", "f", "", "path to the session backend's Dockerfile")
-	f.StringVarP(&o.dockerfileOld, "dockerfileold", "d", "", "path to the session backend's Dockerfile")
-	_ = f.MarkHidden("dockerfileold")
-	f.StringVarP(&o.buildContext, "context", "c", "", "path to the build context for the Dockerfile (defaults to current working directory)")
-	f.StringArrayVarP(&o.watch, "watch", "w", nil, "a file or directory to watch for changes: a change rebuilds the image (repeatable)")
-	f.IntVarP(&o.port, "port", "p", 0, "the port to run the dev server's API on (defaults to 8080; same as --api-addr 127.0.0.1:PORT)")
-	f.BoolVarP(&o.interactive, "interactive", "i", false, "enables TTY interactivity: keys b, t and ctrl-c (defaults to true on a terminal)")
-	f.BoolVar(&o.noInteractive, "no-interactive", false, "disables TTY interactivity")
-	f.StringVarP(&o.network, "docker-network", "n", "", "the Docker network session backend containers join")
-	f.BoolVarP(&o.staticToken, "use-static-token", "s", false, "makes session backends use a static connection token instead of a new one with each spawn/connect request")
-	f.BoolVar(&o.styleLog, "style-log-output", false, "styles log output from session backends for better readability (defaults to true)")
-	f.BoolVar(&o.noStyleLog, "no-style-log-output", false, "prints session backends' log output unstyled")
-	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
-	return cmd
-}
+control routes need it and any origin that has it may use them.`
 
 // envDevToken names the variable that holds the dev server's token.
 const envDevToken = "JAMSOCKET_DEV_TOKEN"
@@ -258,20 +276,42 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	v := a.devView(o, plan)
-
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelInfo
+	var images *devImages // builds the Dockerfile, if there is one
+	if plan.dockerfile != "" {
+		images = newDevImages(devBuild{dockerfile: plan.dockerfile, context: plan.context}, v)
 	}
-	logger := slog.New(slog.NewTextHandler(planeLogWriter{v}, &slog.HandlerOptions{
-		Level: level,
-		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
-			if len(groups) == 0 && at.Key == slog.TimeKey {
-				return slog.Attr{} // the views stamp their own lines
-			}
-			return at
-		},
-	}))
+	cfg := devPlaneConfig(o, plan, v, images)
+	if plan.containers() {
+		cli, err := devDockerClient(ctx, plan.network)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		cfg.Container = &localplane.ContainerConfig{Image: plan.image, Network: plan.network, Client: cli}
+	}
+	srv, err := startDevPlane(cfg)
+	if err != nil {
+		return err
+	}
+	v.started(devStartInfo(srv, o, plan), srv)
+
+	var loops sync.WaitGroup
+	startImages(ctx, &loops, srv, plan, images, v)
+	if restore := a.startDevKeys(plan, srv, images, v); restore != nil {
+		defer restore()
+	}
+
+	<-ctx.Done()
+	v.stopping()
+	loops.Wait() // a running build is cancelled
+	err = srv.Close()
+	v.stopped(len(srv.Backends()))
+	return err
+}
+
+// devPlaneConfig is the local plane's configuration for plan: its log and
+// backends' output go to v, and images, if not nil, builds what it runs.
+func devPlaneConfig(o devOptions, plan devPlan, v devView, images *devImages) localplane.Config {
 	cfg := localplane.Config{
 		APIAddr:               plan.apiAddr,
 		ProxyAddr:             o.proxyAddr,
@@ -285,39 +325,53 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 		StartupTimeout:        o.startupTimeout,
 		GracePeriod:           o.grace,
 		DefaultMaxIdleSeconds: o.idle,
-		Logger:                logger,
+		Logger:                devLogger(v, o.verbose),
 		BackendOutput:         v.output,
 		OnChange:              v.change,
 	}
-	// The console's rebuild button builds the Dockerfile again (the images
-	// loop starts once the server runs).
-	var imagesRef atomic.Pointer[devImages]
-	if plan.dockerfile != "" {
-		cfg.Rebuild = func() {
-			if d := imagesRef.Load(); d != nil {
-				d.rebuild()
+	if images != nil { // never a nil *devImages in the interface
+		cfg.Builder = images
+	}
+	return cfg
+}
+
+// devLogger passes the plane's warnings (and with verbose its
+// informational messages) to v, without times: the views stamp their own
+// lines.
+func devLogger(v devView, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(planeLogWriter{v}, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
+			if len(groups) == 0 && at.Key == slog.TimeKey {
+				return slog.Attr{}
 			}
-		}
-	}
-	if plan.containers() {
-		cli, err := devDockerClient(ctx, plan.network)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		cfg.Container = &localplane.ContainerConfig{Image: plan.image, Network: plan.network, Client: cli}
-	}
+			return at
+		},
+	}))
+}
+
+// startDevPlane creates the plane and starts serving it.
+func startDevPlane(cfg localplane.Config) (*localplane.Server, error) {
 	srv, err := localplane.New(cfg)
 	if err != nil {
-		return usage("%v", err) // a Config it cannot run: the command is not there
+		return nil, usage("%v", err) // a Config it cannot run: the command is not there
 	}
 	if err := srv.Start(); err != nil {
 		var opErr *net.OpError
 		if errors.As(err, &opErr) {
-			return fmt.Errorf("jamsocket dev: %w (see --port, --api-addr and --proxy-addr)", err)
+			return nil, fmt.Errorf("jamsocket dev: %w (see --port, --api-addr and --proxy-addr)", err)
 		}
-		return fmt.Errorf("jamsocket dev: %w", err)
+		return nil, fmt.Errorf("jamsocket dev: %w", err)
 	}
+	return srv, nil
+}
+
+// devStartInfo is the banner of srv, saying what each backend runs.
+func devStartInfo(srv *localplane.Server, o devOptions, plan devPlan) devInfo {
 	info := devBanner(srv.APIURL(), srv.ProxyURL(), plan.argv, o.token != "")
 	switch {
 	case plan.dockerfile != "":
@@ -325,53 +379,52 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 	case plan.image != "":
 		info.Lines[0] = "jamsocket dev: running the image " + plan.image + " for each session backend"
 	}
-	v.started(info, srv)
+	return info
+}
 
-	var loops sync.WaitGroup
-	var images *devImages
-	if plan.dockerfile != "" {
-		output := func(line string) {
-			v.buildOutput(line)
-			srv.BuildOutput(line) // the console's build log
+// startImages starts the builds (the first at once) and the watch of
+// plan's paths on loops, or with --image shows the image it runs.
+func startImages(ctx context.Context, loops *sync.WaitGroup, srv *localplane.Server, plan devPlan, images *devImages, v devView) {
+	if images == nil {
+		if plan.image != "" {
+			v.imageChanged(imageState{Image: plan.image})
 		}
-		images = newDevImages(srv, devBuild{dockerfile: plan.dockerfile, context: plan.context, output: output}, v.imageChanged)
-		imagesRef.Store(images)
-		loops.Go(func() { images.loop(ctx) })
-		images.rebuild()
-		if len(plan.watch) > 0 {
-			loops.Go(func() {
-				if err := watchPaths(ctx, plan.watch, watchDebounce, images.rebuild); err != nil {
-					v.plane("watch: " + err.Error())
-				}
-			})
-		}
-	} else if plan.image != "" {
-		v.imageChanged(imageState{Image: plan.image})
+		return
 	}
-	if tty, ok := a.stdin.(*os.File); ok && plan.interactive && term.IsTerminal(int(tty.Fd())) {
-		restore, err := startKeys(tty, func(key byte) {
-			switch key {
-			case 'b':
-				if images != nil {
-					images.rebuild()
-				}
-			case 't':
-				v.plane(fmt.Sprintf("terminating %d backends", terminateAll(srv)))
+	loops.Go(func() { images.loop(ctx, srv) })
+	images.Rebuild()
+	if len(plan.watch) > 0 {
+		loops.Go(func() {
+			if err := watchPaths(ctx, plan.watch, watchDebounce, images.Rebuild); err != nil {
+				v.plane("watch: " + err.Error())
 			}
 		})
-		if err != nil {
-			v.plane("keys: " + err.Error())
-		} else {
-			defer restore()
-		}
 	}
+}
 
-	<-ctx.Done()
-	v.stopping()
-	loops.Wait() // a running build is cancelled
-	err = srv.Close()
-	v.stopped(len(srv.Backends()))
-	return err
+// startDevKeys makes the keys b (rebuild) and t (terminate every backend)
+// work on an interactive terminal; it returns what restores the terminal,
+// or nil.
+func (a *app) startDevKeys(plan devPlan, srv *localplane.Server, images *devImages, v devView) (restore func()) {
+	tty, ok := a.stdin.(*os.File)
+	if !ok || !plan.interactive || !term.IsTerminal(int(tty.Fd())) {
+		return nil
+	}
+	restore, err := startKeys(tty, func(key byte) {
+		switch key {
+		case 'b':
+			if images != nil {
+				images.Rebuild()
+			}
+		case 't':
+			v.plane(fmt.Sprintf("terminating %d backends", terminateAll(srv)))
+		}
+	})
+	if err != nil {
+		v.plane("keys: " + err.Error())
+		return nil
+	}
+	return restore
 }
 
 // devView picks the view for the dev server's output.
@@ -403,38 +456,6 @@ func (a *app) devView(o devOptions, plan devPlan) devView {
 		return v
 	}
 	return &plainView{w: a.stdout}
-}
-
-// devDockerClient connects to the user's Docker engine and checks that the
-// network exists, with the official CLI's error if it does not.
-func devDockerClient(ctx context.Context, network string) (*client.Client, error) {
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, fmt.Errorf("jamsocket dev: docker: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(pingCtx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("jamsocket dev: no Docker engine answers (is dockerd running? DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
-	}
-	if network == "" {
-		return cli, nil
-	}
-	list, err := cli.NetworkList(pingCtx, client.NetworkListOptions{})
-	if err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("jamsocket dev: listing Docker networks: %w", err)
-	}
-	names := make([]string, 0, len(list.Items))
-	for _, n := range list.Items {
-		if n.Name == network {
-			return cli, nil
-		}
-		names = append(names, n.Name)
-	}
-	cli.Close()
-	return nil, fmt.Errorf("Docker network %q not found. Available networks: %s", network, strings.Join(names, ", ")) //lint:ignore ST1005 the official CLI's message
 }
 
 // devInfo is what the dev server tells its user when it starts.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,62 +70,90 @@ func parseDevProjectConfig(data []byte) (*devProjectConfig, error) {
 	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
 		return nil, errDevConfigInvalid
 	}
-	var c devProjectConfig
-	ok := true
-	str := func(v any, dst *string) {
-		if !truthy(v) {
-			return
-		}
-		s, isStr := v.(string)
-		ok = ok && isStr
-		*dst = s
-	}
-	boolean := func(v any) *bool {
-		if !truthy(v) {
-			if b, isBool := v.(bool); isBool {
-				return &b // an explicit false still counts as set
-			}
-			return nil
-		}
-		b, isBool := v.(bool)
-		ok = ok && isBool
-		return &b
-	}
-	str(raw["dockerfile"], &c.Dockerfile)
-	switch w := raw["watch"].(type) {
-	case string:
-		if w != "" {
-			c.Watch = []string{w}
-		}
-	case []any:
-		for _, e := range w {
-			s, isStr := e.(string)
-			ok = ok && isStr
-			c.Watch = append(c.Watch, s)
-		}
-	default:
-		ok = ok && !truthy(w)
-	}
-	if p := raw["port"]; truthy(p) {
-		f, isNum := p.(float64)
-		ok = ok && isNum && f == float64(int(f)) && f > 0 && f < 65536
-		c.Port = int(f)
-	}
-	c.Interactive = boolean(raw["interactive"])
-	if b := boolean(raw["useStaticToken"]); b != nil {
+	var (
+		c devProjectConfig
+		r truthyReader
+	)
+	c.Dockerfile = r.str(raw["dockerfile"])
+	c.Watch = r.strs(raw["watch"])
+	c.Port = r.port(raw["port"])
+	c.Interactive = r.boolean(raw["interactive"])
+	if b := r.boolean(raw["useStaticToken"]); b != nil {
 		c.UseStaticToken = *b
 	}
-	c.StyleLogOutput = boolean(raw["styleLogOutput"])
+	c.StyleLogOutput = r.boolean(raw["styleLogOutput"])
 	if d := raw["dockerOptions"]; truthy(d) {
 		opts, isObj := d.(map[string]any)
-		ok = ok && isObj
-		str(opts["path"], &c.ContextPath)
-		str(opts["network"], &c.Network)
+		r.check(isObj)
+		c.ContextPath = r.str(opts["path"])
+		c.Network = r.str(opts["network"])
 	}
-	if !ok {
+	if r.bad {
 		return nil, errDevConfigInvalid
 	}
 	return &c, nil
+}
+
+// truthyReader reads decoded JSON values as the official CLI does: a falsy
+// value is unset whatever its type, a truthy one must have the type asked
+// for. bad records a value that did not.
+type truthyReader struct{ bad bool }
+
+func (r *truthyReader) check(ok bool) { r.bad = r.bad || !ok }
+
+// str reads a string.
+func (r *truthyReader) str(v any) string {
+	if !truthy(v) {
+		return ""
+	}
+	s, ok := v.(string)
+	r.check(ok)
+	return s
+}
+
+// strs reads a string or an array of strings.
+func (r *truthyReader) strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			return []string{v}
+		}
+	case []any:
+		var out []string
+		for _, e := range v {
+			s, ok := e.(string)
+			r.check(ok)
+			out = append(out, s)
+		}
+		return out
+	default:
+		r.check(!truthy(v))
+	}
+	return nil
+}
+
+// port reads a port number, 1 to 65535.
+func (r *truthyReader) port(v any) int {
+	if !truthy(v) {
+		return 0
+	}
+	f, ok := v.(float64)
+	r.check(ok && f == float64(int(f)) && f > 0 && f < 65536)
+	return int(f)
+}
+
+// boolean reads a boolean: nil when unset, and an explicit false still
+// counts as set.
+func (r *truthyReader) boolean(v any) *bool {
+	b, ok := v.(bool)
+	if !truthy(v) {
+		if ok {
+			return &b
+		}
+		return nil
+	}
+	r.check(ok)
+	return &b
 }
 
 // truthy is JavaScript's truthiness of a decoded JSON value.
@@ -181,94 +210,121 @@ func resolveDev(o *devOptions, changed func(string) bool, args []string, cwd str
 		cfg = &devProjectConfig{}
 	}
 	plan := devPlan{image: o.image, apiAddr: o.apiAddr, network: o.network, staticToken: o.staticToken || cfg.UseStaticToken}
-	plan.dockerfile = o.dockerfile
-	if plan.dockerfile == "" {
-		plan.dockerfile = o.dockerfileOld
+	if err := plan.chooseRunner(o, cfg, changed, args); err != nil {
+		return devPlan{}, err
+	}
+	if err := plan.resolveBuild(o, cfg, cwd); err != nil {
+		return devPlan{}, err
+	}
+	if err := plan.resolveNetwork(cfg); err != nil {
+		return devPlan{}, err
+	}
+	if err := plan.resolveAPIAddr(o.port, cfg.Port, changed); err != nil {
+		return devPlan{}, err
+	}
+	plan.interactive = flagOrConfig(changed, "interactive", o.interactive, cfg.Interactive)
+	plan.styleLog = flagOrConfig(changed, "style-log-output", o.styleLog, cfg.StyleLogOutput)
+	return plan, nil
+}
+
+// chooseRunner sets what a backend is: the command (--cmd or the
+// arguments), the Dockerfile or the image, exactly one of them, the
+// configuration's Dockerfile when no flag names one.
+func (p *devPlan) chooseRunner(o *devOptions, cfg *devProjectConfig, changed func(string) bool, args []string) error {
+	p.dockerfile = o.dockerfile
+	if p.dockerfile == "" {
+		p.dockerfile = o.dockerfileOld
 	}
 	cmdGiven := changed("cmd") || len(args) > 0
 	chosen := 0
-	for _, given := range []bool{cmdGiven, plan.dockerfile != "", plan.image != ""} {
+	for _, given := range []bool{cmdGiven, p.dockerfile != "", p.image != ""} {
 		if given {
 			chosen++
 		}
 	}
 	switch {
 	case chosen > 1:
-		return devPlan{}, usage("give only one of --dockerfile, --image and --cmd (or a command after --)")
+		return usage("give only one of --dockerfile, --image and --cmd (or a command after --)")
 	case chosen == 0 && cfg.Dockerfile != "":
-		plan.dockerfile = cfg.Dockerfile
+		p.dockerfile = cfg.Dockerfile
 	case chosen == 0:
-		return devPlan{}, usage("%s", devNoRunner)
+		return usage("%s", devNoRunner)
 	}
-	if cmdGiven {
-		if plan.argv, err = devBackendCommand(o.command, changed("cmd"), args); err != nil {
-			return devPlan{}, err
-		}
+	if !cmdGiven {
+		return nil
 	}
+	var err error
+	p.argv, err = devBackendCommand(o.command, changed("cmd"), args)
+	return err
+}
 
-	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
+// resolveBuild sets the Dockerfile's build context and watched paths,
+// absolute, from the flags or else the configuration; without a
+// Dockerfile, --watch and --context are refused.
+func (p *devPlan) resolveBuild(o *devOptions, cfg *devProjectConfig, cwd string) error {
+	if p.dockerfile == "" {
+		if len(o.watch) > 0 || o.buildContext != "" {
+			return usage("--watch and --context are about building a Dockerfile: they need --dockerfile")
 		}
-		return filepath.Join(cwd, p)
+		return nil
 	}
-	if plan.dockerfile != "" {
-		plan.dockerfile = abs(plan.dockerfile)
-		plan.context = o.buildContext
-		if plan.context == "" {
-			plan.context = cfg.ContextPath
+	abs := func(path string) string {
+		if path == "" || filepath.IsAbs(path) {
+			return path
 		}
-		if plan.context == "" {
-			plan.context = cwd
-		}
-		plan.context = abs(plan.context)
-		watch := o.watch
-		if len(watch) == 0 {
-			watch = cfg.Watch
-		}
-		for _, w := range watch {
-			plan.watch = append(plan.watch, abs(w))
-		}
-	} else if len(o.watch) > 0 || o.buildContext != "" {
-		return devPlan{}, usage("--watch and --context are about building a Dockerfile: they need --dockerfile")
+		return filepath.Join(cwd, path)
 	}
-	if plan.network == "" {
-		plan.network = cfg.Network
+	p.dockerfile = abs(p.dockerfile)
+	p.context = cmp.Or(o.buildContext, cfg.ContextPath, cwd)
+	p.context = abs(p.context)
+	watch := o.watch
+	if len(watch) == 0 {
+		watch = cfg.Watch
 	}
-	if plan.network != "" && !plan.containers() {
-		return devPlan{}, usage("--docker-network is for container backends: it needs --dockerfile or --image")
+	for _, w := range watch {
+		p.watch = append(p.watch, abs(w))
 	}
+	return nil
+}
 
-	port := o.port
+// resolveNetwork takes the configuration's network unless a flag gave
+// one; only container backends join one.
+func (p *devPlan) resolveNetwork(cfg *devProjectConfig) error {
+	p.network = cmp.Or(p.network, cfg.Network)
+	if p.network != "" && !p.containers() {
+		return usage("--docker-network is for container backends: it needs --dockerfile or --image")
+	}
+	return nil
+}
+
+// resolveAPIAddr puts the API on 127.0.0.1:port when --port or the
+// configuration's port gives one and --api-addr does not.
+func (p *devPlan) resolveAPIAddr(flagPort, cfgPort int, changed func(string) bool) error {
+	port := flagPort
 	if !changed("port") {
-		port = cfg.Port
+		port = cfgPort
 	}
 	switch {
 	case changed("port") && changed("api-addr"):
-		return devPlan{}, usage("give either --port or --api-addr, not both")
+		return usage("give either --port or --api-addr, not both")
 	case changed("port") && (port <= 0 || port > 65535):
-		return devPlan{}, usage("--port must be between 1 and 65535")
+		return usage("--port must be between 1 and 65535")
 	case port > 0 && !changed("api-addr"):
-		plan.apiAddr = "127.0.0.1:" + strconv.Itoa(port)
+		p.apiAddr = "127.0.0.1:" + strconv.Itoa(port)
 	}
+	return nil
+}
 
-	plan.interactive = true
+// flagOrConfig is a switch that is on by default: --no-NAME turns it off,
+// --NAME says what flag says, and else the configuration's value counts.
+func flagOrConfig(changed func(string) bool, name string, flag bool, cfg *bool) bool {
 	switch {
-	case changed("no-interactive"):
-		plan.interactive = false
-	case changed("interactive"):
-		plan.interactive = o.interactive
-	case cfg.Interactive != nil:
-		plan.interactive = *cfg.Interactive
+	case changed("no-" + name):
+		return false
+	case changed(name):
+		return flag
+	case cfg != nil:
+		return *cfg
 	}
-	plan.styleLog = true
-	switch {
-	case changed("no-style-log-output"):
-		plan.styleLog = false
-	case changed("style-log-output"):
-		plan.styleLog = o.styleLog
-	case cfg.StyleLogOutput != nil:
-		plan.styleLog = *cfg.StyleLogOutput
-	}
-	return plan, nil
+	return true
 }

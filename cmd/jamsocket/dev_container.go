@@ -2,23 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/moby/moby/client"
 
 	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
-
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
 // Container backends for `jamsocket dev`: the Dockerfile is built with the
 // user's docker, the plane runs the image, and a change to a watched file
-// (or the b key) rebuilds it.
+// (dev_watch.go), the b key or the console's button rebuilds it. devImages
+// is the plane's localplane.Builder.
 
 // imageState is what the dev server tells about its image.
 type imageState struct {
@@ -40,72 +40,166 @@ const (
 // devBuild is the build of the dev server's Dockerfile.
 type devBuild struct {
 	dockerfile, context string
-	// output receives each line the build prints.
-	output func(line string)
 }
 
-func (b devBuild) run(ctx context.Context) (string, error) {
-	return dockerbuild.Build(ctx, b.dockerfile, b.context, dockerbuild.Options{Output: b.output})
+// run builds the image, passing each line the build prints to output.
+func (b devBuild) run(ctx context.Context, output func(line string)) (string, error) {
+	return dockerbuild.Build(ctx, b.dockerfile, b.context, dockerbuild.Options{Output: output})
 }
 
-// devImages builds the image and keeps the plane on the latest good one.
-// Rebuild requests while a build runs are folded into one more build.
+// imagesView is the part of the dev server's view that shows builds.
+type imagesView interface {
+	buildOutput(line string)
+	imageChanged(imageState)
+}
+
+// devImages builds the image and keeps the plane on the latest good one:
+// it is the plane's localplane.Builder. Rebuild requests while a build runs
+// are folded into one more build.
 type devImages struct {
-	srv   *localplane.Server
 	build devBuild
-	shown func(imageState) // tells the view
+	view  imagesView
 
 	requests chan struct{} // capacity 1
-	mu       sync.Mutex
-	state    imageState
+
+	mu      sync.Mutex
+	state   imageState
+	log     buildLog
+	changed chan struct{} // closed at the next change of state or log
 }
 
-func newDevImages(srv *localplane.Server, build devBuild, shown func(imageState)) *devImages {
-	return &devImages{srv: srv, build: build, shown: shown, requests: make(chan struct{}, 1)}
+var _ localplane.Builder = (*devImages)(nil)
+
+func newDevImages(build devBuild, view imagesView) *devImages {
+	return &devImages{build: build, view: view, requests: make(chan struct{}, 1), changed: make(chan struct{})}
 }
 
-// rebuild asks for a build; it never blocks.
-func (d *devImages) rebuild() {
+// Image is the image spawns run, or why they wait: a build runs (the first
+// one is asked for at start) or the last one failed.
+func (d *devImages) Image() (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch st := d.state; {
+	case st.Building || (st.Image == "" && st.Err == ""):
+		return "", errors.New(holdBuilding)
+	case st.Err != "":
+		return "", errors.New(holdFailed + st.Err)
+	default:
+		return st.Image, nil
+	}
+}
+
+// Rebuild asks for a build; it never blocks.
+func (d *devImages) Rebuild() {
 	select {
 	case d.requests <- struct{}{}:
 	default: // one is pending already
 	}
 }
 
-// loop runs the builds until ctx is done.
-func (d *devImages) loop(ctx context.Context) {
+// Log is the latest build's output from line from on, for the console.
+func (d *devImages) Log(from int) localplane.BuildLog {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lines, next := d.log.since(from)
+	return localplane.BuildLog{Build: d.log.build, Lines: lines, Next: next, Changed: d.changed}
+}
+
+// loop runs the builds until ctx is done. As the official dev server does,
+// a build first terminates srv's backends of the old code; later spawns
+// get the new image.
+func (d *devImages) loop(ctx context.Context, srv *localplane.Server) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.requests:
 		}
-		d.set(func(s *imageState) { s.Building = true })
-		d.srv.BuildStarted() // the console's build log starts afresh
-		d.srv.HoldSpawns(holdBuilding)
-		// As the official dev server does: backends of the old code are
-		// terminated, later spawns get the new image.
-		terminateAll(d.srv)
-		id, err := d.build.run(ctx)
+		d.update(func() {
+			d.state.Building = true
+			d.log.start()
+		})
+		terminateAll(srv)
+		id, err := d.build.run(ctx, d.output)
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
-			d.srv.HoldSpawns(holdFailed + err.Error())
-			d.set(func(s *imageState) { s.Building, s.Err = false, err.Error() })
-			continue
-		}
-		_ = d.srv.SetImage(id) // a container plane: cannot fail
-		d.set(func(s *imageState) { *s = imageState{Image: id} })
+		d.update(func() {
+			if err != nil {
+				d.state.Building, d.state.Err = false, err.Error()
+			} else {
+				d.state = imageState{Image: id}
+			}
+		})
 	}
 }
 
-func (d *devImages) set(change func(*imageState)) {
+// output shows a line of the running build and keeps it for the console.
+func (d *devImages) output(line string) {
+	d.view.buildOutput(line)
 	d.mu.Lock()
-	change(&d.state)
+	defer d.mu.Unlock()
+	d.log.add(line)
+	d.notifyLocked()
+}
+
+// update changes the state under the lock, wakes the console and tells
+// the view.
+func (d *devImages) update(change func()) {
+	d.mu.Lock()
+	change()
 	st := d.state
+	d.notifyLocked()
 	d.mu.Unlock()
-	d.shown(st)
+	d.view.imageChanged(st)
+}
+
+func (d *devImages) notifyLocked() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// buildLogLines and buildLogLineLen bound the latest build's log kept for
+// the console (8 MiB at most).
+const (
+	buildLogLines   = 2000
+	buildLogLineLen = 4096
+)
+
+// buildLog is the latest build's output, bounded. Its zero value is ready.
+type buildLog struct {
+	build   uint64   // builds started so far
+	lines   []string // the latest lines of the build
+	dropped int      // lines of the build no longer kept
+}
+
+// start begins the log of a new build.
+func (l *buildLog) start() {
+	l.build++
+	l.lines, l.dropped = nil, 0
+}
+
+// add keeps line, cut to buildLogLineLen bytes, dropping the oldest beyond
+// buildLogLines.
+func (l *buildLog) add(line string) {
+	if len(line) > buildLogLineLen {
+		line = strings.ToValidUTF8(line[:buildLogLineLen], "") + "…"
+	}
+	if len(l.lines) == buildLogLines {
+		l.lines = append(l.lines[:0], l.lines[1:]...)
+		l.dropped++
+	}
+	l.lines = append(l.lines, line)
+}
+
+// since returns the lines from line number from on (counting dropped
+// ones) and the number of the next line.
+func (l *buildLog) since(from int) (lines []string, next int) {
+	start := max(from-l.dropped, 0)
+	if start < len(l.lines) {
+		lines = append([]string(nil), l.lines[start:]...)
+	}
+	return lines, l.dropped + len(l.lines)
 }
 
 // terminateAll hard-terminates every live backend (the official dev
@@ -120,111 +214,34 @@ func terminateAll(srv *localplane.Server) int {
 	return n
 }
 
-// watchPaths calls changed (debounced: once things have been quiet for
-// debounce) after any change under paths, files or directories, watched
-// recursively. It returns when ctx is done.
-func watchPaths(ctx context.Context, paths []string, debounce time.Duration, changed func()) error {
-	w, err := newTreeWatcher(paths)
+// devDockerClient connects to the user's Docker engine and checks that the
+// network exists, with the official CLI's error if it does not.
+func devDockerClient(ctx context.Context, network string) (*client.Client, error) {
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("jamsocket dev: docker: %w", err)
 	}
-	defer w.close()
-	w.run(ctx, debounce, changed)
-	return nil
-}
-
-// treeWatcher watches files and directory trees. A file is watched through
-// its directory, so that replacing it (an editor's or a compiler's rename)
-// counts too. A path that is a symbolic link is watched where it points:
-// inotify and the walk see the link, not the tree behind it.
-type treeWatcher struct {
-	w     *fsnotify.Watcher
-	files map[string]bool // watched files, by clean path
-	dirs  map[string]bool // directories watched as a whole
-}
-
-// newTreeWatcher watches paths; every watch is in place when it returns.
-func newTreeWatcher(paths []string) (*treeWatcher, error) {
-	w, err := fsnotify.NewWatcher()
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("jamsocket dev: no Docker engine answers (is dockerd running? DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
+	}
+	if network == "" {
+		return cli, nil
+	}
+	list, err := cli.NetworkList(pingCtx, client.NetworkListOptions{})
 	if err != nil {
-		return nil, err
+		cli.Close()
+		return nil, fmt.Errorf("jamsocket dev: listing Docker networks: %w", err)
 	}
-	t := &treeWatcher{w: w, files: map[string]bool{}, dirs: map[string]bool{}}
-	for _, p := range paths {
-		if err := t.add(p); err != nil {
-			w.Close()
-			return nil, fmt.Errorf("--watch %s: %w", p, err)
+	names := make([]string, 0, len(list.Items))
+	for _, n := range list.Items {
+		if n.Name == network {
+			return cli, nil
 		}
+		names = append(names, n.Name)
 	}
-	return t, nil
+	cli.Close()
+	return nil, fmt.Errorf("Docker network %q not found. Available networks: %s", network, strings.Join(names, ", ")) //lint:ignore ST1005 the official CLI's message
 }
-
-func (t *treeWatcher) close() { t.w.Close() }
-
-// add watches the file or the tree at p, wherever its links lead.
-func (t *treeWatcher) add(p string) error {
-	p, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return t.addTree(p)
-	}
-	t.files[filepath.Clean(p)] = true
-	return t.w.Add(filepath.Dir(p))
-}
-
-// addTree watches every directory under root.
-func (t *treeWatcher) addTree(root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			t.dirs[filepath.Clean(p)] = true
-			return t.w.Add(p)
-		}
-		return nil
-	})
-}
-
-// run calls changed once things have been quiet for debounce after a
-// change, until ctx is done.
-func (t *treeWatcher) run(ctx context.Context, debounce time.Duration, changed func()) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-t.w.Events:
-			if !ok {
-				return
-			}
-			name := filepath.Clean(ev.Name)
-			if !t.files[name] && !t.dirs[filepath.Dir(name)] {
-				continue // a neighbour of a watched file
-			}
-			if ev.Has(fsnotify.Create) && t.dirs[filepath.Dir(name)] {
-				if fi, err := os.Stat(name); err == nil && fi.IsDir() {
-					_ = t.addTree(name) // a new directory is watched too
-				}
-			}
-			if ev.Op == fsnotify.Chmod {
-				continue // touching permissions is no change of the code
-			}
-			timer.Reset(debounce)
-		case <-t.w.Errors:
-		case <-timer.C:
-			changed()
-		}
-	}
-}
-
-// watchDebounce is how long watched files must be quiet before a rebuild.
-const watchDebounce = 300 * time.Millisecond

@@ -291,12 +291,7 @@ func (v *tableView) stopped(int) {
 // terminated backends are left out first, then the oldest live ones, and a
 // last line says how many are not shown.
 func renderTable(rows []localplane.BackendView, now time.Time, width, maxLines int) []string {
-	live := 0
-	for _, r := range rows {
-		if !r.Terminated {
-			live++
-		}
-	}
+	live := countLive(rows)
 	title := "── no backends yet "
 	if len(rows) > 0 {
 		title = fmt.Sprintf("── backends: %d live, %d terminated ", live, len(rows)-live)
@@ -305,37 +300,62 @@ func renderTable(rows []localplane.BackendView, now time.Time, width, maxLines i
 	if len(rows) == 0 {
 		return clip(out, width)
 	}
+	shown, hidden := fitRows(rows, live, maxLines-2)
+	out = append(out, alignCells(tableCells(shown, now))...)
+	if hidden > 0 {
+		out = append(out, "… "+strconv.Itoa(hidden)+" more not shown")
+	}
+	return clip(out, width)
+}
 
-	shown := rows
-	hidden := 0
-	if room := maxLines - 2; len(rows) > room {
-		room = max(1, room-1) // keep a line for "… more"
-		hidden = len(rows) - room
-		shown = make([]localplane.BackendView, 0, room)
-		// Drop the oldest terminated backends first, then the oldest live
-		// ones, keeping the order of the rest.
-		dropTerminated := min(hidden, len(rows)-live)
-		dropLive := hidden - dropTerminated
-		for _, r := range rows {
-			switch {
-			case r.Terminated && dropTerminated > 0:
-				dropTerminated--
-			case !r.Terminated && dropLive > 0:
-				dropLive--
-			default:
-				shown = append(shown, r)
-			}
+// countLive counts the rows not terminated.
+func countLive(rows []localplane.BackendView) int {
+	live := 0
+	for _, r := range rows {
+		if !r.Terminated {
+			live++
 		}
 	}
+	return live
+}
 
+// fitRows picks the rows that fit in room lines (a header included, and a
+// line for "… more" if some are left out), of which live are live: the
+// oldest terminated backends are dropped first, then the oldest live
+// ones, keeping the order of the rest. hidden counts those dropped.
+func fitRows(rows []localplane.BackendView, live, room int) (shown []localplane.BackendView, hidden int) {
+	if len(rows) <= room {
+		return rows, 0
+	}
+	room = max(1, room-1) // keep a line for "… more"
+	hidden = len(rows) - room
+	shown = make([]localplane.BackendView, 0, room)
+	dropTerminated := min(hidden, len(rows)-live)
+	dropLive := hidden - dropTerminated
+	for _, r := range rows {
+		switch {
+		case r.Terminated && dropTerminated > 0:
+			dropTerminated--
+		case !r.Terminated && dropLive > 0:
+			dropLive--
+		default:
+			shown = append(shown, r)
+		}
+	}
+	return shown, hidden
+}
+
+// tableCells are the header and a row of cells per backend; the image
+// column only when some backend runs an image.
+func tableCells(rows []localplane.BackendView, now time.Time) [][]string {
 	const maxKey = 40
-	withImage := slices.ContainsFunc(shown, func(r localplane.BackendView) bool { return r.Image != "" })
+	withImage := slices.ContainsFunc(rows, func(r localplane.BackendView) bool { return r.Image != "" })
 	header := []string{"ID", "STATUS", "KEY", "AGE"}
 	if withImage {
 		header = []string{"ID", "STATUS", "KEY", "IMAGE ID", "AGE"}
 	}
 	cells := [][]string{header}
-	for _, r := range shown {
+	for _, r := range rows {
 		key := visible(r.Key, false)
 		if utf8.RuneCountInString(key) > maxKey {
 			key = string([]rune(key)[:maxKey-1]) + "…"
@@ -346,27 +366,32 @@ func renderTable(rows []localplane.BackendView, now time.Time, width, maxLines i
 		}
 		cells = append(cells, row)
 	}
-	widths := make([]int, len(header))
+	return cells
+}
+
+// alignCells lays cells out in columns two spaces apart, the last column
+// (the age) right-aligned.
+func alignCells(cells [][]string) []string {
+	widths := make([]int, len(cells[0]))
 	for _, c := range cells {
 		for i, s := range c {
 			widths[i] = max(widths[i], utf8.RuneCountInString(s))
 		}
 	}
+	lines := make([]string, 0, len(cells))
 	for _, c := range cells {
 		var b strings.Builder
 		for i, s := range c {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s))
 			if i == len(c)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s)) + s) // ages right-aligned
+				b.WriteString(pad + s)
 				break
 			}
-			b.WriteString(s + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s)+2))
+			b.WriteString(s + pad + "  ")
 		}
-		out = append(out, b.String())
+		lines = append(lines, b.String())
 	}
-	if hidden > 0 {
-		out = append(out, "… "+strconv.Itoa(hidden)+" more not shown")
-	}
-	return clip(out, width)
+	return lines
 }
 
 // clip cuts every line to fewer than width columns, so that none wraps.

@@ -32,12 +32,12 @@ func TestWatchFollowsSymlinks(t *testing.T) {
 			w, err := newTreeWatcher([]string{tc.watch})
 			require.NoError(t, err)
 			defer w.close()
-			images := newDevImages(nil, devBuild{}, nil)
+			images := newDevImages(devBuild{}, nil)
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				w.run(ctx, time.Millisecond, images.rebuild)
+				w.run(ctx, time.Millisecond, images.Rebuild)
 			}()
 			defer func() {
 				cancel()

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/types"
@@ -95,9 +96,26 @@ type app struct {
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "jamsocket",
-		Short: "Spawn and manage Jamsocket session backends",
-		Long: `jamsocket drives the Jamsocket API, a local dev server or the local plane.
+		Use:           "jamsocket",
+		Short:         "Spawn and manage Jamsocket session backends",
+		Long:          rootLong,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			a.started = true
+			return nil
+		},
+	}
+	a.globalFlags(root.PersistentFlags())
+	a.flags = root.PersistentFlags()
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	a.addCommands(root)
+	return root
+}
+
+// rootLong is the help of `jamsocket`.
+const rootLong = `jamsocket drives the Jamsocket API, a local dev server or the local plane.
 
 It knows the official Jamsocket CLI's commands and flags (login, push,
 service connect, backend terminate, ...) and some shorter ones of its own
@@ -114,16 +132,10 @@ printed.
 
 With --json every command prints one JSON document, or one JSON document per
 line for streams. On failure a command prints one line on stderr and exits
-with status 1 (2 for a usage error, 130 when interrupted).`,
-		Version:       version(),
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			a.started = true
-			return nil
-		},
-	}
-	pf := root.PersistentFlags()
+with status 1 (2 for a usage error, 130 when interrupted).`
+
+// globalFlags are the flags every command takes.
+func (a *app) globalFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&a.account, "account", "", "account (default $JAMSOCKET_ACCOUNT)")
 	pf.StringVar(&a.service, "service", "", "service (default $JAMSOCKET_SERVICE)")
 	pf.StringVar(&a.environment, "environment", "", "service environment (default $JAMSOCKET_ENVIRONMENT)")
@@ -133,9 +145,11 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 	pf.IntVar(&a.devPort, "dev-port", 0, "local dev server port (default $JAMSOCKET_DEV_PORT or 8080)")
 	pf.BoolVar(&a.json, "json", false, "print JSON for scripts")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "say on stderr where the configuration came from")
-	a.flags = pf
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+}
 
+// addCommands adds the subcommands to root, in two groups: the official
+// CLI's and ours.
+func (a *app) addCommands(root *cobra.Command) {
 	root.AddGroup(&cobra.Group{ID: groupOfficial, Title: "The official Jamsocket CLI's commands (npm jamsocket 0.10):"},
 		&cobra.Group{ID: groupOurs, Title: "Ours:"})
 	official := []*cobra.Command{
@@ -152,7 +166,6 @@ with status 1 (2 for a usage error, 130 when interrupted).`,
 			root.AddCommand(c)
 		}
 	}
-	return root
 }
 
 // errorLine turns err into the one line printed on stderr, without the
