@@ -31,6 +31,8 @@ func newJamsocketDriver(c *caller, cfg Config) *jamsocketDriver {
 
 func (d *jamsocketDriver) name() string { return "the Jamsocket API" }
 
+func (d *jamsocketDriver) target() string { return "jamsocket" }
+
 func (d *jamsocketDriver) describe() []slog.Attr {
 	return []slog.Attr{slog.String("Account", d.cfg.Account), slog.String("Service", d.cfg.Service)}
 }

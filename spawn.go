@@ -3,6 +3,8 @@ package jamsocket
 import (
 	"context"
 	"errors"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Spawn asks for a connection to a session backend (the connect endpoint),
@@ -19,10 +21,13 @@ import (
 // The response's Token, SecretToken and URL are secrets: hand URL to the one
 // client that should reach the backend, and never log them (the response's
 // String and LogValue redact them).
-func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (resp *ConnectResponse, err error) {
+	ctx, op := c.begin(ctx, "Spawn", trace.SpanKindClient)
+	defer func() { op.endSpawn(ctx, resp, err) }()
 	if req == nil {
 		req = &ConnectRequest{}
 	}
+	op.setKey(req.Key)
 	if req.NoSpawn && req.Key == "" {
 		return nil, errors.New("jamsocket: Spawn with NoSpawn needs a Key: without one there is nothing to connect to")
 	}
