@@ -15,7 +15,7 @@ type AuthInfo = types.AuthInfo
 // it may act on. A token the server refuses is an error matching
 // ErrUnauthorized; call it at start-up to fail fast on a bad token.
 func (c *Client) CheckAuth(ctx context.Context) (_ *AuthInfo, err error) {
-	ctx, op := c.begin(ctx, "CheckAuth", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.CheckAuth", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
 	d, err := c.account("CheckAuth")
 	if err != nil {

@@ -36,9 +36,9 @@ type (
 // Backend returns what the API knows of a backend: its service, cluster,
 // image, key and whole status history, sorted by time (oldest first).
 func (c *Client) Backend(ctx context.Context, backendID string) (_ *BackendInfo, err error) {
-	ctx, op := c.begin(ctx, "Backend", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Backend", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrBackendID.String(backendID))
+	op.setBackendID(backendID)
 	d, err := c.account("Backend")
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func (c *Client) Backend(ctx context.Context, backendID string) (_ *BackendInfo,
 
 // ListBackends returns the account's running backends.
 func (c *Client) ListBackends(ctx context.Context) (_ []BackendSummary, err error) {
-	ctx, op := c.begin(ctx, "ListBackends", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.ListBackends", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
 	d, err := c.account("ListBackends")
 	if err != nil {
@@ -182,9 +182,9 @@ const MaxTerminateAllRounds = 100
 // terminated changes nothing. Mass termination may cause mass re-spawns by
 // clients, which can hit rate limits.
 func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (_ *TerminateAllResult, err error) {
-	ctx, op := c.begin(ctx, "TerminateAll", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.TerminateAll", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrHard.Bool(req.Hard))
+	op.setHard(req.Hard)
 	d, err := c.account("TerminateAll")
 	if err != nil {
 		return nil, err

@@ -26,9 +26,9 @@ type (
 // never reached the server or was refused with 429: a retry after the
 // server acted would turn a success into an "already exists" error.
 func (c *Client) CreateService(ctx context.Context, name string) (err error) {
-	ctx, op := c.begin(ctx, "CreateService", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.CreateService", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrService.String(name))
+	op.setService(name)
 	d, err := c.account("CreateService")
 	if err != nil {
 		return err
@@ -43,9 +43,9 @@ func (c *Client) CreateService(ctx context.Context, name string) (err error) {
 // CreateService it is retried only when the server cannot have acted, since
 // a repeat after success would report ErrNotFound.
 func (c *Client) DeleteService(ctx context.Context, name string) (err error) {
-	ctx, op := c.begin(ctx, "DeleteService", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.DeleteService", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrService.String(name))
+	op.setService(name)
 	d, err := c.account("DeleteService")
 	if err != nil {
 		return err
@@ -59,9 +59,9 @@ func (c *Client) DeleteService(ctx context.Context, name string) (err error) {
 // Service returns a service's details and environments; name "" means the
 // Client's configured service.
 func (c *Client) Service(ctx context.Context, name string) (_ *ServiceInfo, err error) {
-	ctx, op := c.begin(ctx, "Service", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Service", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrService.String(name))
+	op.setService(name)
 	d, err := c.account("Service")
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (c *Client) Service(ctx context.Context, name string) (_ *ServiceInfo, err 
 
 // ListServices returns the names of the account's services.
 func (c *Client) ListServices(ctx context.Context) (_ []string, err error) {
-	ctx, op := c.begin(ctx, "ListServices", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.ListServices", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
 	d, err := c.account("ListServices")
 	if err != nil {
@@ -83,9 +83,9 @@ func (c *Client) ListServices(ctx context.Context) (_ []string, err error) {
 // Images returns the images pushed for a service; service "" means the
 // Client's configured service.
 func (c *Client) Images(ctx context.Context, service string) (_ []Image, err error) {
-	ctx, op := c.begin(ctx, "Images", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Images", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrService.String(service))
+	op.setService(service)
 	d, err := c.account("Images")
 	if err != nil {
 		return nil, err
@@ -99,9 +99,9 @@ func (c *Client) Images(ctx context.Context, service string) (_ []Image, err err
 // configured service. The registry takes the account as user name and the
 // API token as password.
 func (c *Client) ImageName(ctx context.Context, service string) (_ string, err error) {
-	ctx, op := c.begin(ctx, "ImageName", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.ImageName", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
-	op.set(attrService.String(service))
+	op.setService(service)
 	d, err := c.account("ImageName")
 	if err != nil {
 		return "", err
@@ -114,7 +114,7 @@ func (c *Client) ImageName(ctx context.Context, service string) (_ string, err e
 // is the service's default environment. Setting the same tag twice changes
 // nothing, so it is retried like a read.
 func (c *Client) UpdateEnvironment(ctx context.Context, environment, imageTag string) (err error) {
-	ctx, op := c.begin(ctx, "UpdateEnvironment", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.UpdateEnvironment", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
 	d, err := c.account("UpdateEnvironment")
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 // client that should reach the backend, and never log them (the response's
 // String and LogValue redact them).
 func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (resp *ConnectResponse, err error) {
-	ctx, op := c.begin(ctx, "Spawn", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Spawn", trace.SpanKindClient)
 	defer func() { op.endSpawn(ctx, resp, err) }()
 	if req == nil {
 		req = &ConnectRequest{}

@@ -18,9 +18,9 @@ import (
 // Status returns a backend's current status. The status endpoint is public:
 // no token is sent.
 func (c *Client) Status(ctx context.Context, backendID string) (state *BackendState, err error) {
-	ctx, op := c.begin(ctx, "Status", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Status", trace.SpanKindClient)
 	defer func() { op.endState(ctx, state, err) }()
-	op.set(attrBackendID.String(backendID))
+	op.setBackendID(backendID)
 	return c.status(ctx, backendID)
 }
 
@@ -193,9 +193,9 @@ type WaitOptions struct {
 // terminated: ErrBackendTerminated). A stream that replays nothing within a
 // few seconds means an unknown id: ErrNotFound.
 func (c *Client) WaitReady(ctx context.Context, backendID string, opts ...*WaitOptions) (state *BackendState, err error) {
-	ctx, op := c.begin(ctx, "WaitReady", trace.SpanKindInternal)
+	ctx, op := c.begin(ctx, "jamsocket.WaitReady", trace.SpanKindInternal)
 	defer func() { op.endState(ctx, state, err) }()
-	op.set(attrBackendID.String(backendID))
+	op.setBackendID(backendID)
 	w := waiter{c: c, backendID: backendID, op: op}
 	if len(opts) > 0 && opts[0] != nil {
 		w.onStatus = opts[0].OnStatus

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -82,6 +83,9 @@ type telemetry struct {
 	// (which holds no user part).
 	server  []attribute.KeyValue
 	omitKey bool
+	// clientSpan and internalSpan are the start options of the two kinds
+	// of operation span, made once so that starting a span allocates none.
+	clientSpan, internalSpan []trace.SpanStartOption
 }
 
 func newTelemetry(o options, base *url.URL) *telemetry {
@@ -96,6 +100,9 @@ func newTelemetry(o options, base *url.URL) *telemetry {
 		tracer:  tp.Tracer(instrumentationName, trace.WithInstrumentationVersion(Version)),
 		omitKey: o.omitKey,
 		server:  []attribute.KeyValue{semconv.ServerAddress(base.Hostname())},
+
+		clientSpan:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
+		internalSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)},
 	}
 	if port, err := strconv.Atoi(base.Port()); err == nil {
 		t.server = append(t.server, semconv.ServerPort(port))
@@ -125,12 +132,16 @@ type operation struct {
 	start  time.Time
 }
 
-// begin starts the span of one Client operation (span name
-// "jamsocket.<name>").
-func (c *Client) begin(ctx context.Context, name string, kind trace.SpanKind) (context.Context, operation) {
+// begin starts the span of one Client operation; spanName is
+// "jamsocket.<method>".
+func (c *Client) begin(ctx context.Context, spanName string, kind trace.SpanKind) (context.Context, operation) {
 	t := c.tel
-	ctx, span := t.tracer.Start(ctx, "jamsocket."+name, trace.WithSpanKind(kind))
-	op := operation{t: t, name: name, target: c.driver.target(), span: span, start: time.Now()}
+	opts := t.clientSpan
+	if kind == trace.SpanKindInternal {
+		opts = t.internalSpan
+	}
+	ctx, span := t.tracer.Start(ctx, spanName, opts...)
+	op := operation{t: t, name: strings.TrimPrefix(spanName, "jamsocket."), target: c.driver.target(), span: span, start: time.Now()}
 	if span.IsRecording() {
 		span.SetAttributes(attrTarget.String(op.target))
 		span.SetAttributes(t.server...)
@@ -140,17 +151,31 @@ func (c *Client) begin(ctx context.Context, name string, kind trace.SpanKind) (c
 	return ctx, op
 }
 
-// set adds attributes to the operation's span, if it records.
-func (op operation) set(attrs ...attribute.KeyValue) {
-	if op.span.IsRecording() {
-		op.span.SetAttributes(attrs...)
-	}
-}
+// The setters add an attribute to the operation's span if it records; the
+// attribute is not even built otherwise.
 
 // setKey records a Spawn's key, unless the Client was told not to.
 func (op operation) setKey(key string) {
-	if key != "" && !op.t.omitKey {
-		op.set(attrKey.String(key))
+	if key != "" && !op.t.omitKey && op.span.IsRecording() {
+		op.span.SetAttributes(attrKey.String(key))
+	}
+}
+
+func (op operation) setBackendID(id string) {
+	if op.span.IsRecording() {
+		op.span.SetAttributes(attrBackendID.String(id))
+	}
+}
+
+func (op operation) setService(name string) {
+	if name != "" && op.span.IsRecording() {
+		op.span.SetAttributes(attrService.String(name))
+	}
+}
+
+func (op operation) setHard(hard bool) {
+	if op.span.IsRecording() {
+		op.span.SetAttributes(attrHard.Bool(hard))
 	}
 }
 
@@ -178,8 +203,8 @@ func (op operation) end(ctx context.Context, err error) {
 
 // endState ends an operation that answers a backend state.
 func (op operation) endState(ctx context.Context, state *BackendState, err error) {
-	if state != nil {
-		op.set(attrStatus.String(string(state.Status)))
+	if state != nil && op.span.IsRecording() {
+		op.span.SetAttributes(attrStatus.String(string(state.Status)))
 	}
 	op.end(ctx, err)
 }
@@ -187,8 +212,9 @@ func (op operation) endState(ctx context.Context, state *BackendState, err error
 // endSpawn ends a Spawn with what its answer says that is not a secret:
 // the backend's id, whether it was spawned, and its status.
 func (op operation) endSpawn(ctx context.Context, resp *ConnectResponse, err error) {
-	if resp != nil {
-		op.set(attrBackendID.String(resp.BackendID), attrSpawned.Bool(resp.Spawned), attrStatus.String(string(resp.Status)))
+	if resp != nil && op.span.IsRecording() {
+		op.span.SetAttributes(attrBackendID.String(resp.BackendID), attrSpawned.Bool(resp.Spawned),
+			attrStatus.String(string(resp.Status)))
 	}
 	op.end(ctx, err)
 }

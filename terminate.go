@@ -25,10 +25,11 @@ type TerminateOptions struct {
 // had; on a Dev client Terminate tells them apart by the status stream's
 // replay, so an unknown id there takes a few seconds to be ErrNotFound.
 func (c *Client) Terminate(ctx context.Context, backendID string, opts *TerminateOptions) (err error) {
-	ctx, op := c.begin(ctx, "Terminate", trace.SpanKindClient)
+	ctx, op := c.begin(ctx, "jamsocket.Terminate", trace.SpanKindClient)
 	defer func() { op.end(ctx, err) }()
 	hard := opts != nil && opts.Hard
-	op.set(attrBackendID.String(backendID), attrHard.Bool(hard))
+	op.setBackendID(backendID)
+	op.setHard(hard)
 	if err := checkBackendID(backendID); err != nil {
 		return err
 	}
