@@ -188,7 +188,7 @@ func ExampleWithTracerProvider() {
 			attrs := attribute.NewSet(s.Attributes()...)
 			for _, key := range []attribute.Key{"jamsocket.target", "jamsocket.key", "jamsocket.spawned"} {
 				v, _ := attrs.Value(key)
-				fmt.Printf("  %s = %s\n", key, v.Emit())
+				fmt.Printf("  %s = %s\n", key, v.String())
 			}
 		}
 	}

@@ -142,10 +142,13 @@ func (c *Client) begin(ctx context.Context, spanName string, kind trace.SpanKind
 	}
 	ctx, span := t.tracer.Start(ctx, spanName, opts...)
 	op := operation{t: t, name: strings.TrimPrefix(spanName, "jamsocket."), target: c.driver.target(), span: span, start: time.Now()}
-	if span.IsRecording() {
+	recording := span.IsRecording()
+	if recording {
 		span.SetAttributes(attrTarget.String(op.target))
 		span.SetAttributes(t.server...)
-		// The retry hooks of the request path find the span's notes here.
+	}
+	if recording || t.retries.Enabled(ctx) {
+		// The retry hooks of the request path keep their notes here.
 		ctx = context.WithValue(ctx, retryNoteKey{}, &retryNote{})
 	}
 	return ctx, op
@@ -270,22 +273,27 @@ type retryNote struct {
 	decided time.Time
 }
 
-// noteRetry counts a retry the request path decided on, and notes its
-// reason for the operation's span.
+// noteRetry notes the reason of a retry the request path decided on. The
+// retry is counted when it happens (retrying): after the last attempt the
+// decision is asked too, and no retry follows.
 func (t *telemetry) noteRetry(ctx context.Context, reason string, status int) {
-	if t.retries.Enabled(ctx) {
-		t.retries.Add(ctx, 1, metric.WithAttributes(attrReason.String(reason)))
-	}
 	if note, ok := ctx.Value(retryNoteKey{}).(*retryNote); ok {
 		*note = retryNote{reason: reason, status: status, decided: time.Now()}
 	}
 }
 
-// retrying records a retry event, with its reason and the wait it took, as
-// attempt (1 for the first repeat) starts.
+// retrying counts a retry and records its event, with its reason and the
+// wait it took, as attempt (1 for the first repeat) starts.
 func (t *telemetry) retrying(ctx context.Context, method string, attempt int) {
 	note, ok := ctx.Value(retryNoteKey{}).(*retryNote)
 	if !ok {
+		return
+	}
+	if t.retries.Enabled(ctx) {
+		t.retries.Add(ctx, 1, metric.WithAttributes(attrReason.String(note.reason)))
+	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
 		return
 	}
 	attrs := []attribute.KeyValue{
@@ -295,7 +303,7 @@ func (t *telemetry) retrying(ctx context.Context, method string, attempt int) {
 	if note.status != 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(note.status))
 	}
-	trace.SpanFromContext(ctx).AddEvent(eventRetry, trace.WithAttributes(attrs...))
+	span.AddEvent(eventRetry, trace.WithAttributes(attrs...))
 }
 
 // startStream starts the long-lived span of one event stream.

@@ -139,6 +139,26 @@ func TestTelemetrySpawnRetry(t *testing.T) {
 		attrs(points[0].Attributes.ToSlice()))
 }
 
+// A Spawn whose retries run out records each retry that happened, and no
+// more: the retry decision after the last attempt is not a retry.
+func TestTelemetryRetriesExhausted(t *testing.T) {
+	rec := newOtelRecorder(t)
+	mock := httpmock.NewMockTransport()
+	c := newTestClient(t, mock, rec.options()...)
+	mock.RegisterResponder("POST", connectURL, jsonResponder(503, `{}`))
+
+	_, err := c.Spawn(context.Background(), &ConnectRequest{Key: "doc-42"})
+	require.Error(t, err)
+	require.Equal(t, fastRetry.MaxRetries+1, calls(mock, "POST", connectURL))
+
+	span := rec.ended("jamsocket.Spawn")[0]
+	assert.Len(t, eventsNamed(span, "jamsocket.retry"), fastRetry.MaxRetries)
+	assert.Equal(t, "503", attrs(span.Attributes())["error.type"])
+	retries := rec.metric(t, "jamsocket.client.retries").Data.(metricdata.Sum[int64])
+	require.Len(t, retries.DataPoints, 1)
+	assert.Equal(t, int64(fastRetry.MaxRetries), retries.DataPoints[0].Value)
+}
+
 // A failed call says what kind of failure it was (error.type), on the span
 // and on the duration, and never quotes the error's message.
 func TestTelemetryErrorKind(t *testing.T) {
