@@ -12,12 +12,6 @@ import (
 	"testing"
 	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/jamsocket-go/jamsocket"
 )
 
@@ -125,38 +119,22 @@ func BenchmarkSpawn(b *testing.B) {
 
 // BenchmarkSpawnTelemetry is BenchmarkSpawn's sdk case with a tracer and
 // meter provider given: OpenTelemetry's no-op providers, and the SDK's
-// recording ones (every span sampled and handed to a batching processor
-// whose exporter discards it; metrics aggregated for a manual reader).
-// BenchmarkSpawn/sdk itself is the Client with no provider installed.
+// recording ones (see BenchTelemetryOptions). BenchmarkSpawn/sdk itself is
+// the Client with no provider installed.
 func BenchmarkSpawnTelemetry(b *testing.B) {
 	srv := benchServer(b)
 	ctx := context.Background()
-	b.Run("provider=noop", func(b *testing.B) {
-		c := benchClient(b, srv, jamsocket.WithTracerProvider(tracenoop.NewTracerProvider()),
-			jamsocket.WithMeterProvider(metricnoop.NewMeterProvider()))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"}); err != nil {
-				b.Fatal(err)
+	for _, provider := range []string{"noop", "recording"} {
+		b.Run("provider="+provider, func(b *testing.B) {
+			c := benchClient(b, srv, jamsocket.BenchTelemetryOptions(b, provider)...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"}); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("provider=recording", func(b *testing.B) {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
-			sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-		b.Cleanup(func() {
-			_ = tp.Shutdown(context.Background())
-			_ = mp.Shutdown(context.Background())
 		})
-		c := benchClient(b, srv, jamsocket.WithTracerProvider(tp), jamsocket.WithMeterProvider(mp))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
 
 func BenchmarkStatus(b *testing.B) {

@@ -13,6 +13,28 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
+// BenchTelemetryOptions returns the options of a benchmark's Client for
+// provider: "off" (none given), "noop" (OpenTelemetry's no-op providers) or
+// "recording" (the SDK's: every span sampled and handed to a batching
+// processor whose exporter discards it; metrics aggregated for a manual
+// reader). Exported for the benchmarks of package jamsocket_test.
+func BenchTelemetryOptions(b *testing.B, provider string) []Option {
+	switch provider {
+	case "noop":
+		return []Option{WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider())}
+	case "recording":
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+			sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		b.Cleanup(func() {
+			_ = tp.Shutdown(context.Background())
+			_ = mp.Shutdown(context.Background())
+		})
+		return []Option{WithTracerProvider(tp), WithMeterProvider(mp)}
+	}
+	return nil
+}
+
 // BenchmarkSpawnHooks is what the telemetry adds to a Spawn, alone: the
 // span and duration of the operation, its attributes and the trace context
 // on the request's headers, without the HTTP exchange (which is what
@@ -21,28 +43,10 @@ import (
 // (run it with -run '^$': TestTelemetryGlobalProviders installs one).
 func BenchmarkSpawnHooks(b *testing.B) {
 	resp := &ConnectResponse{BackendID: "bench1234567890", Spawned: true, Status: StatusScheduled}
-	cases := []struct {
-		name string
-		opts func(b *testing.B) []Option
-	}{
-		{"provider=off", func(*testing.B) []Option { return nil }},
-		{"provider=noop", func(*testing.B) []Option {
-			return []Option{WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider())}
-		}},
-		{"provider=recording", func(b *testing.B) []Option {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
-				sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-			b.Cleanup(func() {
-				_ = tp.Shutdown(context.Background())
-				_ = mp.Shutdown(context.Background())
-			})
-			return []Option{WithTracerProvider(tp), WithMeterProvider(mp)}
-		}},
-	}
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			c, err := New(Config{Account: "acct", Service: "svc", Token: "secret-token", APIURL: "http://127.0.0.1:1"}, tc.opts(b)...)
+	for _, provider := range []string{"off", "noop", "recording"} {
+		b.Run("provider="+provider, func(b *testing.B) {
+			c, err := New(Config{Account: "acct", Service: "svc", Token: "secret-token", APIURL: "http://127.0.0.1:1"},
+				BenchTelemetryOptions(b, provider)...)
 			if err != nil {
 				b.Fatal(err)
 			}
