@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jamsocket-go/jamsocket/internal/sse"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -33,7 +35,10 @@ type (
 
 // Backend returns what the API knows of a backend: its service, cluster,
 // image, key and whole status history, sorted by time (oldest first).
-func (c *Client) Backend(ctx context.Context, backendID string) (*BackendInfo, error) {
+func (c *Client) Backend(ctx context.Context, backendID string) (_ *BackendInfo, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Backend", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setBackendID(backendID)
 	d, err := c.account("Backend")
 	if err != nil {
 		return nil, err
@@ -50,7 +55,9 @@ func (c *Client) Backend(ctx context.Context, backendID string) (*BackendInfo, e
 }
 
 // ListBackends returns the account's running backends.
-func (c *Client) ListBackends(ctx context.Context) ([]BackendSummary, error) {
+func (c *Client) ListBackends(ctx context.Context) (_ []BackendSummary, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.ListBackends", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
 	d, err := c.account("ListBackends")
 	if err != nil {
 		return nil, err
@@ -156,7 +163,10 @@ const MaxTerminateAllRounds = 100
 // Each round is retried like a read: terminating what is already
 // terminated changes nothing. Mass termination may cause mass re-spawns by
 // clients, which can hit rate limits.
-func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (*TerminateAllResult, error) {
+func (c *Client) TerminateAll(ctx context.Context, req TerminateAllRequest) (_ *TerminateAllResult, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.TerminateAll", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setHard(req.Hard)
 	d, err := c.account("TerminateAll")
 	if err != nil {
 		return nil, err

@@ -44,8 +44,8 @@ func benchServer(b *testing.B) *httptest.Server {
 	return srv
 }
 
-func benchClient(b *testing.B, srv *httptest.Server) *jamsocket.Client {
-	c, err := jamsocket.New(jamsocket.Config{Account: "acct", Service: "svc", Token: "secret-token", APIURL: srv.URL})
+func benchClient(b *testing.B, srv *httptest.Server, opts ...jamsocket.Option) *jamsocket.Client {
+	c, err := jamsocket.New(jamsocket.Config{Account: "acct", Service: "svc", Token: "secret-token", APIURL: srv.URL}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,6 +115,26 @@ func BenchmarkSpawn(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSpawnTelemetry is BenchmarkSpawn's sdk case with a tracer and
+// meter provider given: OpenTelemetry's no-op providers, and the SDK's
+// recording ones (see BenchTelemetryOptions). BenchmarkSpawn/sdk itself is
+// the Client with no provider installed.
+func BenchmarkSpawnTelemetry(b *testing.B) {
+	srv := benchServer(b)
+	ctx := context.Background()
+	for _, provider := range []string{"noop", "recording"} {
+		b.Run("provider="+provider, func(b *testing.B) {
+			c := benchClient(b, srv, jamsocket.BenchTelemetryOptions(b, provider)...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-1"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 func BenchmarkStatus(b *testing.B) {

@@ -82,11 +82,14 @@ type Client struct {
 	apiURL     string
 	logger     *slog.Logger
 	replayWait time.Duration
+	// tel is the telemetry of the Client's operations, shared with the
+	// caller, which traces retries and streams.
+	tel *telemetry
 }
 
 // newClient is the Client over d, whose requests go through c.
 func newClient(c *caller, d driver) *Client {
-	return &Client{driver: d, apiURL: c.apiURL, logger: c.logger, replayWait: c.replayWait()}
+	return &Client{driver: d, apiURL: c.apiURL, logger: c.logger, replayWait: c.replayWait(), tel: c.tel}
 }
 
 // New returns a Client for cfg. It reports every missing field at once, and

@@ -84,4 +84,14 @@
 // a Config or Client. A ConnectResponse's token, secret token and URL are
 // redacted when printed or logged. New refuses to send a token over plain
 // http:// to a host that is not loopback unless WithInsecureHTTP is given.
+//
+// # Tracing and metrics
+//
+// Each operation is an OpenTelemetry span (jamsocket.Spawn, …), with an event
+// per retry, reconnect and status WaitReady passed through, and the Client
+// records operation durations, retries, reconnects and spawn-to-ready times
+// (telemetry.go). It uses the global providers unless WithTracerProvider or
+// WithMeterProvider says otherwise, and requests carry the W3C trace context.
+// No attribute holds a token, a URL, the user or auth; the key is recorded
+// unless WithTelemetryKey(false).
 package jamsocket

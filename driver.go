@@ -38,6 +38,8 @@ type driver interface {
 	forgotten(err error) bool
 	// name names the target in errors ("the Jamsocket API").
 	name() string
+	// target names the target in telemetry: "jamsocket", "dev" or "plane".
+	target() string
 	// describe and describeLog describe the configuration, without
 	// secrets, for the Client's String and LogValue.
 	describe() []slog.Attr

@@ -23,6 +23,8 @@ type devDriver struct {
 	*jamsocketDriver
 }
 
+func (d devDriver) target() string { return "dev" }
+
 // forgotten is the official dev server's bodiless 404.
 func (d devDriver) forgotten(err error) bool {
 	apiErr, ok := errors.AsType[*APIError](err)

@@ -33,6 +33,8 @@ func newJamsocketDriver(c *caller, cfg Config) *jamsocketDriver {
 
 func (d *jamsocketDriver) name() string { return "the Jamsocket API" }
 
+func (d *jamsocketDriver) target() string { return "jamsocket" }
+
 func (d *jamsocketDriver) describe() []slog.Attr {
 	return []slog.Attr{slog.String("Account", d.cfg.Account), slog.String("Service", d.cfg.Service)}
 }
@@ -100,6 +102,7 @@ func (d *jamsocketDriver) logs(ctx context.Context, backendID string) iter.Seq2[
 	return func(yield func(LogLine, error) bool) {
 		dedupe := &logDeduper{}
 		s := eventStream[LogLine]{
+			name:      "Logs",
 			path:      pathOf("v2", "backend", backendID, "logs", "stream"),
 			auth:      true,
 			decode:    dedupe.decode,
@@ -114,6 +117,7 @@ func (d *jamsocketDriver) logs(ctx context.Context, backendID string) iter.Seq2[
 func (d *jamsocketDriver) metrics(ctx context.Context, backendID string) iter.Seq2[Metrics, error] {
 	return func(yield func(Metrics, error) bool) {
 		s := eventStream[Metrics]{
+			name:     "Metrics",
 			path:     pathOf("v2", "backend", backendID, "metrics", "stream"),
 			auth:     true,
 			decode:   decodeMetrics,

@@ -168,6 +168,8 @@ type planeDriver struct {
 
 func (p *planeDriver) name() string { return "a Plane controller" }
 
+func (p *planeDriver) target() string { return "plane" }
+
 func (p *planeDriver) describe() []slog.Attr {
 	return []slog.Attr{slog.String("Plane", "true"), slog.String("Image", p.cfg.Executable.Image)}
 }

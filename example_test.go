@@ -7,6 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/jamsockettest"
 )
@@ -140,4 +144,59 @@ func ExampleConnectResponse_ForBrowser() {
 	fmt.Println("fields:", len(fields), "spawned:", fields["spawned"], "secret token:", hasSecret)
 	// Output:
 	// fields: 6 spawned: true secret token: false
+}
+
+// WithTracerProvider and WithMeterProvider send the Client's spans and
+// metrics to providers of your own; without them it uses the global ones
+// (otel.SetTracerProvider), and with none installed it records nothing.
+// Here the OpenTelemetry SDK's in-memory recorder shows the spans of a
+// spawn and its wait.
+func ExampleWithTracerProvider() {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+
+	srv, err := jamsockettest.Start(&jamsockettest.Options{
+		ClientOptions: []jamsocket.Option{jamsocket.WithTracerProvider(tp)},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// The Client's spans are children of the caller's span, and its
+	// requests carry the trace context (with a propagator installed:
+	// otel.SetTextMapPropagator(propagation.TraceContext{})).
+	ctx, handler := tp.Tracer("example").Start(ctx, "POST /session")
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc-42", User: "alice"})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := srv.Client.WaitReady(ctx, conn.BackendID); err != nil {
+		panic(err)
+	}
+	handler.End()
+
+	for _, s := range spans.Ended() {
+		if s.Name() == "jamsocket.StatusStream" {
+			continue // there when WaitReady followed the status stream
+		}
+		fmt.Println(s.Name(), "in the handler's trace:", s.SpanContext().TraceID() == handler.SpanContext().TraceID())
+		if s.Name() == "jamsocket.Spawn" {
+			attrs := attribute.NewSet(s.Attributes()...)
+			for _, key := range []attribute.Key{"jamsocket.target", "jamsocket.key", "jamsocket.spawned"} {
+				v, _ := attrs.Value(key)
+				fmt.Printf("  %s = %s\n", key, v.String())
+			}
+		}
+	}
+	// Output:
+	// jamsocket.Spawn in the handler's trace: true
+	//   jamsocket.target = jamsocket
+	//   jamsocket.key = doc-42
+	//   jamsocket.spawned = true
+	// jamsocket.WaitReady in the handler's trace: true
+	// POST /session in the handler's trace: true
 }

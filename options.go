@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option adjusts a Client made by New, FromEnv or NewPlane.
@@ -18,6 +21,11 @@ type options struct {
 	insecureHTTP  bool
 	maxBodyBytes  int64
 	maxEventBytes int
+	// tracerProvider and meterProvider are the global ones when nil;
+	// omitKey keeps a Spawn's key off its span (see telemetry.go).
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	omitKey        bool
 }
 
 // RetryPolicy bounds how requests are repeated after a failure that may be

@@ -34,6 +34,7 @@ type caller struct {
 	stream   *http.Client // long-lived streams, without a whole-request timeout
 	logger   *slog.Logger
 	opts     options
+	tel      *telemetry
 }
 
 // newCaller builds the request path to rawURL, sending token where a
@@ -61,7 +62,8 @@ func newCaller(rawURL, token string, opts []Option) (*caller, error) {
 	if base.Scheme == "http" && token != "" && token != devPlaceholder && !o.insecureHTTP && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("jamsocket: refusing to send the API token over plain http to %s; use https, or WithInsecureHTTP()", base.Host)
 	}
-	c := &caller{token: token, apiURL: base.String(), bearer: "Bearer " + token, logger: o.logger, opts: o}
+	c := &caller{token: token, apiURL: base.String(), bearer: "Bearer " + token, logger: o.logger, opts: o,
+		tel: newTelemetry(o, base)}
 	hc := o.httpClient
 	if hc == nil {
 		hc = &http.Client{Transport: defaultTransport(), Timeout: 30 * time.Second}
@@ -219,7 +221,7 @@ func (c *caller) send(ctx context.Context, r request) (*http.Response, error) {
 	if body != nil {
 		contentType = "application/json"
 	}
-	c.setHeaders(req.Header, r.auth, "application/json", contentType)
+	c.setHeaders(ctx, req.Header, r.auth, "application/json", contentType)
 	resp, err := c.retrying[r.class].Do(req)
 	if err != nil {
 		if resp != nil {
@@ -231,8 +233,8 @@ func (c *caller) send(ctx context.Context, r request) (*http.Response, error) {
 }
 
 // setHeaders sets the headers of every request, and Content-Type unless
-// contentType is empty.
-func (c *caller) setHeaders(h http.Header, auth bool, accept, contentType string) {
+// contentType is empty. Every request carries the trace context of ctx.
+func (c *caller) setHeaders(ctx context.Context, h http.Header, auth bool, accept, contentType string) {
 	// One array holds the values, each slice capped so that an append
 	// copies: one allocation for all the headers instead of one each.
 	v := [...]string{c.opts.userAgent, accept, c.bearer, contentType}
@@ -244,6 +246,7 @@ func (c *caller) setHeaders(h http.Header, auth bool, accept, contentType string
 	if contentType != "" {
 		h["Content-Type"] = v[3:4:4]
 	}
+	injectTraceContext(ctx, h)
 }
 
 // errBodyTooLarge is the cause of a response body over the Client's limit.
@@ -362,23 +365,28 @@ func (c *caller) checkRetry(class retry.Class) retryablehttp.CheckRetry {
 		again, why := retry.Decide(class, resp, err)
 		if again {
 			attrs := []slog.Attr{slog.String("why", why)}
+			status := 0
 			if resp != nil {
 				if req := resp.Request; req != nil {
 					attrs = append(attrs, slog.String("method", req.Method), slog.String("path", req.URL.Path))
 				}
 				attrs = append(attrs, slog.Int("status", resp.StatusCode))
+				status = resp.StatusCode
 			}
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: will retry", attrs...)
+			c.tel.noteRetry(ctx, why, status)
 		}
 		return again, nil
 	}
 }
 
-// logAttempt logs each repeat of a request (not the first attempt).
+// logAttempt logs and traces each repeat of a request (not the first
+// attempt).
 func (c *caller) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt int) {
 	if attempt == 0 {
 		return
 	}
+	c.tel.retrying(req.Context(), req.Method, attempt)
 	c.logger.LogAttrs(req.Context(), slog.LevelDebug, "jamsocket: retrying",
 		slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.Int("attempt", attempt))
 }

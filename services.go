@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -23,7 +25,10 @@ type (
 // Because of that, CreateService is retried only when the request provably
 // never reached the server or was refused with 429: a retry after the
 // server acted would turn a success into an "already exists" error.
-func (c *Client) CreateService(ctx context.Context, name string) error {
+func (c *Client) CreateService(ctx context.Context, name string) (err error) {
+	ctx, op := c.begin(ctx, "jamsocket.CreateService", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setService(name)
 	d, err := c.account("CreateService")
 	if err != nil {
 		return err
@@ -37,7 +42,10 @@ func (c *Client) CreateService(ctx context.Context, name string) error {
 // DeleteService deletes a service of the Client's account. Like
 // CreateService it is retried only when the server cannot have acted, since
 // a repeat after success would report ErrNotFound.
-func (c *Client) DeleteService(ctx context.Context, name string) error {
+func (c *Client) DeleteService(ctx context.Context, name string) (err error) {
+	ctx, op := c.begin(ctx, "jamsocket.DeleteService", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setService(name)
 	d, err := c.account("DeleteService")
 	if err != nil {
 		return err
@@ -50,7 +58,10 @@ func (c *Client) DeleteService(ctx context.Context, name string) error {
 
 // Service returns a service's details and environments; name "" means the
 // Client's configured service.
-func (c *Client) Service(ctx context.Context, name string) (*ServiceInfo, error) {
+func (c *Client) Service(ctx context.Context, name string) (_ *ServiceInfo, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Service", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setService(name)
 	d, err := c.account("Service")
 	if err != nil {
 		return nil, err
@@ -59,7 +70,9 @@ func (c *Client) Service(ctx context.Context, name string) (*ServiceInfo, error)
 }
 
 // ListServices returns the names of the account's services.
-func (c *Client) ListServices(ctx context.Context) ([]string, error) {
+func (c *Client) ListServices(ctx context.Context) (_ []string, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.ListServices", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
 	d, err := c.account("ListServices")
 	if err != nil {
 		return nil, err
@@ -69,7 +82,10 @@ func (c *Client) ListServices(ctx context.Context) ([]string, error) {
 
 // Images returns the images pushed for a service; service "" means the
 // Client's configured service.
-func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
+func (c *Client) Images(ctx context.Context, service string) (_ []Image, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Images", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setService(service)
 	d, err := c.account("Images")
 	if err != nil {
 		return nil, err
@@ -82,7 +98,10 @@ func (c *Client) Images(ctx context.Context, service string) ([]Image, error) {
 // "registry.jamsocket.com/acme/editor"; service "" means the Client's
 // configured service. The registry takes the account as user name and the
 // API token as password.
-func (c *Client) ImageName(ctx context.Context, service string) (string, error) {
+func (c *Client) ImageName(ctx context.Context, service string) (_ string, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.ImageName", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	op.setService(service)
 	d, err := c.account("ImageName")
 	if err != nil {
 		return "", err
@@ -94,7 +113,9 @@ func (c *Client) ImageName(ctx context.Context, service string) (string, error) 
 // image tag or digest; backends spawned afterwards run it. environment ""
 // is the service's default environment. Setting the same tag twice changes
 // nothing, so it is retried like a read.
-func (c *Client) UpdateEnvironment(ctx context.Context, environment, imageTag string) error {
+func (c *Client) UpdateEnvironment(ctx context.Context, environment, imageTag string) (err error) {
+	ctx, op := c.begin(ctx, "jamsocket.UpdateEnvironment", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
 	d, err := c.account("UpdateEnvironment")
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jamsocket-go/jamsocket/internal/retry"
 )
 
@@ -25,10 +27,13 @@ import (
 // The response's Token, SecretToken and URL are secrets: hand URL to the one
 // client that should reach the backend, and never log them (the response's
 // String and LogValue redact them).
-func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (resp *ConnectResponse, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Spawn", trace.SpanKindClient)
+	defer func() { op.endSpawn(ctx, resp, err) }()
 	if req == nil {
 		req = &ConnectRequest{}
 	}
+	op.setKey(req.Key)
 	if req.NoSpawn && req.Key == "" {
 		return nil, errors.New("jamsocket: Spawn with NoSpawn needs a Key: without one there is nothing to connect to")
 	}
@@ -36,7 +41,7 @@ func (c *Client) Spawn(ctx context.Context, req *ConnectRequest) (*ConnectRespon
 	if req.Key != "" {
 		class = retry.Idempotent
 	}
-	resp, err := c.driver.connect(ctx, req, class)
+	resp, err = c.driver.connect(ctx, req, class)
 	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		apiErr.NoSpawn = req.NoSpawn
 	}

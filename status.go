@@ -9,13 +9,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jamsocket-go/jamsocket/internal/retry"
 	"github.com/jamsocket-go/jamsocket/internal/sse"
 )
 
 // Status returns a backend's current status. The status endpoint is public:
 // no token is sent.
-func (c *Client) Status(ctx context.Context, backendID string) (*BackendState, error) {
+func (c *Client) Status(ctx context.Context, backendID string) (state *BackendState, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Status", trace.SpanKindClient)
+	defer func() { op.endState(ctx, state, err) }()
+	op.setBackendID(backendID)
 	if err := checkBackendID(backendID); err != nil {
 		return nil, err
 	}
@@ -64,6 +69,7 @@ func (c *caller) statusStream(ctx context.Context, path string) iter.Seq2[*Backe
 	return func(yield func(*BackendState, error) bool) {
 		seen := statusDeduper{}
 		s := eventStream[*BackendState]{
+			name:   "StatusStream",
 			path:   path,
 			decode: seen.decode,
 			isLast: func(s *BackendState) bool { return s.Status.IsTerminal() },
@@ -185,12 +191,19 @@ type WaitOptions struct {
 // status stream, which replays the backend's statuses (ending in
 // terminated: ErrBackendTerminated). A stream that replays nothing within a
 // few seconds means an unknown id: ErrNotFound.
-func (c *Client) WaitReady(ctx context.Context, backendID string, opts ...*WaitOptions) (*BackendState, error) {
-	w := waiter{c: c, backendID: backendID}
+func (c *Client) WaitReady(ctx context.Context, backendID string, opts ...*WaitOptions) (state *BackendState, err error) {
+	ctx, op := c.begin(ctx, "jamsocket.WaitReady", trace.SpanKindInternal)
+	defer func() { op.endState(ctx, state, err) }()
+	op.setBackendID(backendID)
+	w := waiter{c: c, backendID: backendID, op: op}
 	if len(opts) > 0 && opts[0] != nil {
 		w.onStatus = opts[0].OnStatus
 	}
-	return w.wait(ctx)
+	state, err = w.wait(ctx)
+	if err == nil && !w.scheduled.IsZero() {
+		op.spawnedToReady(ctx, w.scheduled, state.Time)
+	}
+	return state, err
 }
 
 // waiter is one WaitReady call.
@@ -198,6 +211,11 @@ type waiter struct {
 	c         *Client
 	backendID string
 	onStatus  func(*BackendState)
+	// op is the WaitReady's span, which gets an event per status.
+	op operation
+	// scheduled is when the backend was scheduled, if a status read or
+	// the stream's replay said so.
+	scheduled time.Time
 	// seen passes each status to onStatus once and in order, across the
 	// first read, the stream's replay and polling.
 	seen statusDeduper
@@ -208,7 +226,7 @@ func (w *waiter) wait(ctx context.Context) (*BackendState, error) {
 	if err := checkBackendID(w.backendID); err != nil {
 		return nil, w.fail(err)
 	}
-	state, err := w.c.Status(ctx, w.backendID)
+	state, err := w.c.driver.status(ctx, w.backendID)
 	switch {
 	case err != nil && ctx.Err() == nil && w.c.driver.forgotten(err):
 		// The server does not know the backend now; its status stream
@@ -252,7 +270,7 @@ func (w *waiter) follow(ctx context.Context, unknown error) (*BackendState, erro
 			// that ended since comes before its end. The server knows a
 			// backend that is ready now.
 			w.record(state)
-			current, err := w.c.Status(ctx, w.backendID)
+			current, err := w.c.driver.status(ctx, w.backendID)
 			if err != nil {
 				continue // forgotten, or unreadable: the stream goes on
 			}
@@ -270,8 +288,14 @@ func (w *waiter) follow(ctx context.Context, unknown error) (*BackendState, erro
 // record passes a status to onStatus, the first time it is seen, and
 // keeps it as the last status seen.
 func (w *waiter) record(state *BackendState) {
-	if w.seen.fresh(state) && w.onStatus != nil {
-		w.onStatus(state)
+	if state.Status == StatusScheduled {
+		w.scheduled = state.Time
+	}
+	if w.seen.fresh(state) {
+		w.op.statusSeen(state)
+		if w.onStatus != nil {
+			w.onStatus(state)
+		}
 	}
 	w.last = state
 }
@@ -297,7 +321,7 @@ func (w *waiter) poll(ctx context.Context) (*BackendState, error) {
 		if err := sleep(ctx, retry.Jitter(retry.Exponential(minWait, maxWait, attempt))); err != nil {
 			return nil, w.fail(err)
 		}
-		state, err := w.c.Status(ctx, w.backendID)
+		state, err := w.c.driver.status(ctx, w.backendID)
 		switch {
 		case err != nil && ctx.Err() == nil && w.last != nil && w.c.driver.forgotten(err):
 			// It was seen alive, and the server has forgotten it since:

@@ -27,6 +27,8 @@ var errEnded = errors.New("stream ended early")
 // sequence of T, reconnecting as the Client's StreamPolicy says. StatusStream
 // and the log and metrics streams are built on it.
 type eventStream[T any] struct {
+	// name names the stream's span ("jamsocket.<name>").
+	name string
 	path string
 	auth bool
 	// decode turns an event into a value; ok false skips the event (a
@@ -67,6 +69,19 @@ type connection struct {
 // hot loop. Only failed connections (a dial error, a non-2xx answer, an end
 // before any byte) count towards StreamPolicy.MaxReconnects.
 func (s *eventStream[T]) run(ctx context.Context, c *caller, yield func(T, error) bool) {
+	ctx, span := c.tel.startStream(ctx, s.name, s.path)
+	var failed error
+	defer func() { endStream(span, failed) }()
+	s.follow(ctx, c, func(v T, err error) bool {
+		if err != nil {
+			failed = err
+		}
+		return yield(v, err)
+	})
+}
+
+// follow is run without the span.
+func (s *eventStream[T]) follow(ctx context.Context, c *caller, yield func(T, error) bool) {
 	var zero T
 	policy := c.opts.stream
 	lastEventID := ""
@@ -96,6 +111,7 @@ func (s *eventStream[T]) run(ctx context.Context, c *caller, yield func(T, error
 			return
 		}
 		wait := reconnectWait(policy, quiet, conn.err)
+		c.tel.reconnecting(ctx, conn.err, failures, wait)
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "jamsocket: stream reconnecting",
 			slog.String("path", s.path), slog.String("why", reconnectReason(conn.err)),
 			slog.Int("failures", failures), slog.Duration("wait", wait))
@@ -234,7 +250,7 @@ func (c *caller) openStream(ctx context.Context, path string, auth bool, lastEve
 	if err != nil {
 		return nil, fmt.Errorf("jamsocket: building GET %s: %w", path, err)
 	}
-	c.setHeaders(req.Header, auth, "text/event-stream", "")
+	c.setHeaders(ctx, req.Header, auth, "text/event-stream", "")
 	req.Header.Set("Cache-Control", "no-cache")
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)

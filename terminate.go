@@ -1,6 +1,10 @@
 package jamsocket
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+)
 
 // TerminateOptions adjusts Terminate.
 type TerminateOptions struct {
@@ -20,9 +24,14 @@ type TerminateOptions struct {
 // backend it forgot (it forgets them once they end) and for an id it never
 // had; on a Dev client Terminate tells them apart by the status stream's
 // replay, so an unknown id there takes a few seconds to be ErrNotFound.
-func (c *Client) Terminate(ctx context.Context, backendID string, opts *TerminateOptions) error {
+func (c *Client) Terminate(ctx context.Context, backendID string, opts *TerminateOptions) (err error) {
+	ctx, op := c.begin(ctx, "jamsocket.Terminate", trace.SpanKindClient)
+	defer func() { op.end(ctx, err) }()
+	hard := opts != nil && opts.Hard
+	op.setBackendID(backendID)
+	op.setHard(hard)
 	if err := checkBackendID(backendID); err != nil {
 		return err
 	}
-	return c.driver.terminate(ctx, backendID, opts != nil && opts.Hard)
+	return c.driver.terminate(ctx, backendID, hard)
 }
