@@ -2,7 +2,9 @@ package localplane
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -15,29 +17,27 @@ import (
 // maxBodyBytes bounds request bodies on the API.
 const maxBodyBytes = 1 << 20
 
+// The HTTP layer: surfaces that only translate between a wire shape and
+// the core. Each holds what it needs (a surface); none reaches the Server.
+
+// surface is what the HTTP surfaces share: the core they ask, the plane's
+// URLs, its event streams and its configuration (read-only).
+type surface struct {
+	core *core
+	urls *listenURLs
+	sse  *streamer
+	cfg  *Config
+}
+
 // apiHandler routes both API surfaces, behind the browser guard (which also
 // answers every OPTIONS preflight). A known path with the wrong method gets
 // 405 with Allow.
 func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
-	ctrl := s.requireToken
-
-	// Jamsocket v2.
-	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", ctrl(s.seen(s.jamsocketConnect), jamsocketUnauthorized))
-	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", ctrl(s.seen(s.jamsocketConnect), jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/backend/{id}/status", s.jamsocketStatus)
-	mux.HandleFunc("GET /v2/backend/{id}/status/stream", s.jamsocketStatusStream)
-	mux.HandleFunc("POST /v2/backend/{id}/terminate", ctrl(s.jamsocketTerminate, jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/backend/{id}", ctrl(s.jamsocketInfo, jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/account/{account}/backends", ctrl(s.seen(s.jamsocketList), jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/backend/{id}/logs/stream", ctrl(s.jamsocketLogs, jamsocketUnauthorized))
-	mux.HandleFunc("GET /v2/backend/{id}/metrics/stream", ctrl(s.jamsocketMetrics, jamsocketUnauthorized))
-	mux.HandleFunc("POST /service/{account}/{service}/terminate-backends", ctrl(s.seen(s.jamsocketTerminateAll), jamsocketUnauthorized))
-	mux.HandleFunc("GET /auth", ctrl(s.jamsocketAuth, jamsocketUnauthorized))
-	mux.HandleFunc(imageNameRoute, ctrl(s.seen(s.jamsocketImageName), jamsocketUnauthorized))
-	for route, h := range s.serviceHandlers() {
-		mux.HandleFunc(route, ctrl(s.seen(h), jamsocketUnauthorized))
-	}
+	sf := surface{core: s.core, urls: s.urls, sse: s.sse, cfg: &s.cfg}
+	jamsocketAPI{sf}.routes(mux)
+	accountAPI{sf}.routes(mux)
+	servicesAPI{sf, s.services}.routes(mux)
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {
 			jamsocketError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
@@ -45,24 +45,7 @@ func (s *Server) apiHandler() http.Handler {
 		}
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-
-	// Plane controller.
-	mux.HandleFunc("POST /ctrl/connect", ctrl(s.planeConnect, planeUnauthorized))
-	mux.HandleFunc("POST /ctrl/b/{id}/soft-terminate", ctrl(s.planeTerminate(false), planeUnauthorized))
-	mux.HandleFunc("POST /ctrl/b/{id}/hard-terminate", ctrl(s.planeTerminate(true), planeUnauthorized))
-	mux.HandleFunc("GET /ctrl/status", ctrl(s.planeCtrlStatus, planeUnauthorized))
-	mux.HandleFunc("GET /pub/b/{id}/status", s.planeStatus)
-	mux.HandleFunc("GET /pub/b/{id}/status-stream", s.planeStatusStream)
-	mux.HandleFunc("GET /pub/health", s.planeHealth)
-	notFound := func(w http.ResponseWriter, r *http.Request) {
-		if methodNotAllowed(w, r, mux) {
-			planeError(w, http.StatusMethodNotAllowed, wire.PlaneKindOther, r.Method+" is not allowed on "+r.URL.Path)
-			return
-		}
-		planeNotFound(w, r)
-	}
-	mux.HandleFunc("/ctrl/", ctrl(notFound, planeUnauthorized))
-	mux.HandleFunc("/pub/", notFound)
+	planeAPI{sf}.routes(mux)
 	s.console.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if methodNotAllowed(w, r, mux) {
@@ -71,16 +54,21 @@ func (s *Server) apiHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNotFound)
 	})
-
-	return s.browserGuard(mux)
+	return s.guard(mux)
 }
 
-// requireToken guards a control endpoint with Config.Token, if set.
-func (s *Server) requireToken(h http.HandlerFunc, deny http.HandlerFunc) http.HandlerFunc {
-	if s.cfg.Token == "" {
+// guard puts next behind the browser guard.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return &browserGuard{next: next, cfg: &s.cfg, log: s.log, bodyTimeout: s.timeouts.apiBody}
+}
+
+// requireToken guards a control endpoint with token, if set; deny answers
+// a request without it.
+func requireToken(token string, h http.HandlerFunc, deny http.HandlerFunc) http.HandlerFunc {
+	if token == "" {
 		return h
 	}
-	want := []byte(s.cfg.Token)
+	want := []byte(token)
 	return func(w http.ResponseWriter, r *http.Request) {
 		// The scheme name is case-insensitive (RFC 7235); the token is not.
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -88,6 +76,33 @@ func (s *Server) requireToken(h http.HandlerFunc, deny http.HandlerFunc) http.Ha
 			w.Header().Set("WWW-Authenticate", `Bearer realm="localplane"`)
 			deny(w, r)
 			return
+		}
+		h(w, r)
+	}
+}
+
+// Bounds on what requests can make the plane keep.
+const (
+	// maxNameLength bounds account, service and environment names, in
+	// bytes (Jamsocket's own names are far shorter).
+	maxNameLength = 128
+	// maxSeenAccounts bounds the accounts GET /auth remembers.
+	maxSeenAccounts = 64
+)
+
+// seen checks the names a Jamsocket request's path gives (400 when one is
+// too long) and records its account for GET /auth, up to maxSeenAccounts.
+func seen(reg *registry, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, part := range []string{"account", "service", "environment"} {
+			if len(r.PathValue(part)) > maxNameLength {
+				jamsocketError(w, http.StatusBadRequest, codeBadRequest,
+					fmt.Sprintf("the %s name is longer than %d bytes", part, maxNameLength))
+				return
+			}
+		}
+		if account := r.PathValue("account"); account != "" {
+			reg.seeAccount(account)
 		}
 		h(w, r)
 	}
@@ -150,4 +165,35 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return body, err
+}
+
+// writeJSON answers with status and v encoded as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encoding failed","code":"Internal"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// jamsocketError answers in Jamsocket's error shape.
+func jamsocketError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, wire.ErrorBody{Error: wire.ErrorDetail{
+		Message: message, Status: status, Code: code, ID: randomID(14),
+	}})
+}
+
+// planeError answers in Plane's ApiError shape.
+func planeError(w http.ResponseWriter, status int, kind, message string) {
+	writeJSON(w, status, wire.PlaneError{ID: randomID(14), Kind: kind, Message: message})
+}
+
+// planeBodyError answers a body that could not be decoded the way axum's Json
+// extractor does: plain text.
+func planeBodyError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(message))
 }

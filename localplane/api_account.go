@@ -1,7 +1,6 @@
 package localplane
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -26,10 +25,23 @@ const imageNameRoute = "GET /service/{account}/{service}/image-name"
 // as the distribution spec allows it.
 var repositoryComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
-// jamsocketImageName answers the image-name endpoint with
+// accountAPI is the account-level part of the Jamsocket surface.
+type accountAPI struct{ surface }
+
+// routes registers the account endpoints on mux, behind Config.Token.
+func (a accountAPI) routes(mux *http.ServeMux) {
+	named := func(h http.HandlerFunc) http.HandlerFunc {
+		return requireToken(a.cfg.Token, seen(a.core.reg, h), jamsocketUnauthorized)
+	}
+	mux.HandleFunc("POST /service/{account}/{service}/terminate-backends", named(a.terminateAll))
+	mux.HandleFunc("GET /auth", requireToken(a.cfg.Token, a.auth, jamsocketUnauthorized))
+	mux.HandleFunc(imageNameRoute, named(a.imageName))
+}
+
+// imageName answers the image-name endpoint with
 // Config.ImageRegistry/account/service, or 501 without a registry.
-func (s *Server) jamsocketImageName(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.ImageRegistry == "" {
+func (a accountAPI) imageName(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.ImageRegistry == "" {
 		jamsocketError(w, http.StatusNotImplemented, codeNotAvailable,
 			"this local plane has no image registry (Config.ImageRegistry); services and images are managed by Jamsocket")
 		return
@@ -42,34 +54,7 @@ func (s *Server) jamsocketImageName(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, wire.ImageNameResponse{ImageName: s.cfg.ImageRegistry + "/" + account + "/" + service})
-}
-
-// Bounds on what requests can make the plane keep.
-const (
-	// maxNameLength bounds account, service and environment names, in
-	// bytes (Jamsocket's own names are far shorter).
-	maxNameLength = 128
-	// maxSeenAccounts bounds the accounts GET /auth remembers.
-	maxSeenAccounts = 64
-)
-
-// seen checks the names a Jamsocket request's path gives (400 when one is
-// too long) and records its account for GET /auth, up to maxSeenAccounts.
-func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for _, part := range []string{"account", "service", "environment"} {
-			if len(r.PathValue(part)) > maxNameLength {
-				jamsocketError(w, http.StatusBadRequest, codeBadRequest,
-					fmt.Sprintf("the %s name is longer than %d bytes", part, maxNameLength))
-				return
-			}
-		}
-		if account := r.PathValue("account"); account != "" {
-			s.reg.seeAccount(account)
-		}
-		h(w, r)
-	}
+	writeJSON(w, http.StatusOK, wire.ImageNameResponse{ImageName: a.cfg.ImageRegistry + "/" + account + "/" + service})
 }
 
 // DefaultAccount is the account GET /auth lists, without Config.Accounts,
@@ -77,14 +62,14 @@ func (s *Server) seen(h http.HandlerFunc) http.HandlerFunc {
 // server saves it.
 const DefaultAccount = "local"
 
-// jamsocketAuth answers GET /auth: the configured accounts; without them, as
+// auth answers GET /auth: the configured accounts; without them, as
 // an admin (the local plane takes any account), the first maxSeenAccounts
 // accounts named so far, sorted, or DefaultAccount before any. A wrong
 // token never gets here (401).
-func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
-	accounts, admin := slices.Clone(s.cfg.Accounts), false
+func (a accountAPI) auth(w http.ResponseWriter, r *http.Request) {
+	accounts, admin := slices.Clone(a.cfg.Accounts), false
 	if len(accounts) == 0 {
-		accounts, admin = s.reg.seenAccounts(), true
+		accounts, admin = a.core.reg.seenAccounts(), true
 	}
 	if len(accounts) == 0 {
 		accounts = []string{DefaultAccount}
@@ -93,7 +78,7 @@ func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, types.AuthInfo{Status: "ok", Accounts: accounts, IsAdmin: admin})
 }
 
-// jamsocketTerminateAll terminates the live backends of a service (every
+// terminateAll terminates the live backends of a service (every
 // environment) that were spawned before the request's time, oldest first,
 // at most Config.TerminateBatchSize per call.
 //
@@ -104,7 +89,7 @@ func (s *Server) jamsocketAuth(w http.ResponseWriter, r *http.Request) {
 // is_complete is false while more backends remain. A missing before means
 // now. Times are compared at millisecond precision, the wire's, so a
 // backend spawned in the same millisecond as before counts as before it.
-func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
+func (a accountAPI) terminateAll(w http.ResponseWriter, r *http.Request) {
 	account, service := r.PathValue("account"), r.PathValue("service")
 	var req wire.TerminateBackendsRequest
 	if !decodeJamsocketBody(w, r, &req) {
@@ -115,7 +100,7 @@ func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 		before = time.Now()
 	}
 
-	candidates := s.reg.backends(func(b *backend) bool {
+	candidates := a.core.reg.backends(func(b *backend) bool {
 		return b.spec.account == account && b.spec.service == service &&
 			!b.created.Truncate(time.Millisecond).After(before) && b.terminable(req.Hard)
 	})
@@ -125,7 +110,7 @@ func (s *Server) jamsocketTerminateAll(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wire.TerminateBackendsResponse{BackendCount: len(candidates), IsComplete: true})
 		return
 	}
-	batch := candidates[:min(len(candidates), s.cfg.TerminateBatchSize)]
+	batch := candidates[:min(len(candidates), a.cfg.TerminateBatchSize)]
 	terminated := 0
 	for _, b := range batch {
 		if b.terminate(req.Hard, types.ReasonExternal) == nil {

@@ -24,11 +24,27 @@ const (
 	defaultEnv       = "default"
 )
 
-func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
-	account, service, env := r.PathValue("account"), r.PathValue("service"), r.PathValue("environment")
-	if env == "" {
-		env = defaultEnv
-	}
+// jamsocketAPI is the Jamsocket v2 surface: it turns requests into the
+// core's calls and the core's answers into Jamsocket's shapes.
+type jamsocketAPI struct{ surface }
+
+// routes registers the surface's endpoints on mux, the control ones behind
+// Config.Token.
+func (a jamsocketAPI) routes(mux *http.ServeMux) {
+	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return requireToken(a.cfg.Token, h, jamsocketUnauthorized) }
+	named := func(h http.HandlerFunc) http.HandlerFunc { return ctrl(seen(a.core.reg, h)) }
+	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", named(a.connect))
+	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", named(a.connect))
+	mux.HandleFunc("GET /v2/backend/{id}/status", a.status)
+	mux.HandleFunc("GET /v2/backend/{id}/status/stream", a.statusStream)
+	mux.HandleFunc("POST /v2/backend/{id}/terminate", ctrl(a.terminate))
+	mux.HandleFunc("GET /v2/backend/{id}", ctrl(a.info))
+	mux.HandleFunc("GET /v2/account/{account}/backends", named(a.list))
+	mux.HandleFunc("GET /v2/backend/{id}/logs/stream", ctrl(a.logs))
+	mux.HandleFunc("GET /v2/backend/{id}/metrics/stream", ctrl(a.metrics))
+}
+
+func (a jamsocketAPI) connect(w http.ResponseWriter, r *http.Request) {
 	var req types.ConnectRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
@@ -37,53 +53,19 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 		jamsocketError(w, http.StatusBadRequest, codeBadRequest, "spawn: false needs a key")
 		return
 	}
-	spec := spawnSpec{
-		key: req.Key, keyGiven: req.Key != "",
-		account: account, service: service, env: env,
-		user: req.User, auth: req.Auth, staticToken: s.cfg.UseStaticToken,
-	}
-	if sp := req.Spawn; sp != nil && !req.NoSpawn {
-		var err error
-		if spec.lifetime, err = seconds("spawn.lifetime_limit_seconds", sp.LifetimeLimitSeconds); err == nil {
-			spec.maxIdle, err = seconds("spawn.max_idle_seconds", sp.MaxIdleSeconds)
-		}
-		if err != nil {
-			jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-			return
-		}
-		if ex := sp.Executable; ex != nil {
-			spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
-		}
-	} else {
-		spec.maxIdle = time.Duration(s.cfg.DefaultMaxIdleSeconds) * time.Second // range-checked by New
-	}
-	if err := validateSpec(&spec); err != nil {
+	spec, err := a.spawnSpec(r, &req)
+	if err != nil {
 		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
 	var keyID string
 	if spec.keyGiven {
-		keyID = jamsocketKeyID(account, service, env, req.Key)
+		keyID = jamsocketKeyID(spec.account, spec.service, spec.env, req.Key)
 	}
-	res, err := s.connect(keyID, spec, req.NoSpawn)
-	switch {
-	case errors.Is(err, errTokensFull):
-		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
-		return
-	case errors.Is(err, errKeyUnheld):
-		jamsocketError(w, http.StatusNotFound, codeNotFound, "no running backend holds this key and spawn is false")
-		return
-	case errors.Is(err, ErrClosed):
-		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, "the local plane is shutting down")
-		return
-	case errors.Is(err, errTooMany):
-		jamsocketError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
-		return
-	case errors.Is(err, errNotReadyToSpawn):
-		jamsocketError(w, http.StatusServiceUnavailable, codeNotReadyToSpawn, err.Error())
-		return
-	case err != nil:
-		jamsocketError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+	res, err := a.core.connect(keyID, spec, req.NoSpawn)
+	if err != nil {
+		ref, _ := connectRefusals(err)
+		jamsocketError(w, ref.status, ref.code, ref.text(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, types.ConnectResponse{
@@ -91,11 +73,36 @@ func (s *Server) jamsocketConnect(w http.ResponseWriter, r *http.Request) {
 		Spawned:     res.spawned,
 		Status:      res.status,
 		Token:       res.token,
-		URL:         s.ProxyURL() + "/" + res.token + "/",
+		URL:         a.urls.proxy() + "/" + res.token + "/",
 		SecretToken: res.secret,
-		StatusURL:   s.APIURL() + "/v2/backend/" + res.b.id + "/status",
+		StatusURL:   a.urls.api() + "/v2/backend/" + res.b.id + "/status",
 		ReadyURL:    "",
 	})
+}
+
+// spawnSpec is what req and its path fix about a backend it would spawn.
+func (a jamsocketAPI) spawnSpec(r *http.Request, req *types.ConnectRequest) (spawnSpec, error) {
+	spec := spawnSpec{
+		key: req.Key, keyGiven: req.Key != "",
+		account: r.PathValue("account"), service: r.PathValue("service"), env: r.PathValue("environment"),
+		user: req.User, auth: req.Auth, staticToken: a.cfg.UseStaticToken,
+	}
+	if spec.env == "" {
+		spec.env = defaultEnv
+	}
+	sp := req.Spawn
+	if sp == nil || req.NoSpawn {
+		spec.maxIdle = time.Duration(a.cfg.DefaultMaxIdleSeconds) * time.Second // range-checked by New
+		return spec, nil
+	}
+	var err error
+	if spec.lifetime, err = seconds("spawn.lifetime_limit_seconds", sp.LifetimeLimitSeconds); err == nil {
+		spec.maxIdle, err = seconds("spawn.max_idle_seconds", sp.MaxIdleSeconds)
+	}
+	if ex := sp.Executable; ex != nil {
+		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
+	}
+	return spec, err
 }
 
 // publicState is a status entry in the public Jamsocket form: ISO time, and
@@ -113,16 +120,18 @@ func publicState(st state) types.BackendState {
 	return out
 }
 
-func (s *Server) jamsocketBackend(w http.ResponseWriter, r *http.Request) *backend {
-	b := s.lookup(r.PathValue("id"))
+// jamsocketBackend is the backend the path names, or nil after a
+// Jamsocket 404.
+func jamsocketBackend(c *core, w http.ResponseWriter, r *http.Request) *backend {
+	b := c.lookup(r.PathValue("id"))
 	if b == nil {
 		jamsocketError(w, http.StatusNotFound, codeNotFound, "backend not found")
 	}
 	return b
 }
 
-func (s *Server) jamsocketStatus(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (a jamsocketAPI) status(w http.ResponseWriter, r *http.Request) {
+	b := jamsocketBackend(a.core, w, r)
 	if b == nil {
 		return
 	}
@@ -131,23 +140,23 @@ func (s *Server) jamsocketStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, publicState(st))
 }
 
-// jamsocketStatusStream replays the history, then streams changes, and ends
+// statusStream replays the history, then streams changes, and ends
 // after terminated. It sends data: lines only, as the official dev server
 // does: the official browser client reads it with fetch and warns about
 // any other line, keep-alive comments included.
-func (s *Server) jamsocketStatusStream(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (a jamsocketAPI) statusStream(w http.ResponseWriter, r *http.Request) {
+	b := jamsocketBackend(a.core, w, r)
 	if b == nil {
 		return
 	}
-	s.streamDataOnly(w, r, statusEvents(b, true, func(st state) *sseEvent {
+	a.sse.dataOnly(w, r, statusEvents(b, true, func(st state) *sseEvent {
 		data, _ := json.Marshal(publicState(st))
 		return &sseEvent{data: data}
 	}))
 }
 
-func (s *Server) jamsocketTerminate(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (a jamsocketAPI) terminate(w http.ResponseWriter, r *http.Request) {
+	b := jamsocketBackend(a.core, w, r)
 	if b == nil {
 		return
 	}
@@ -177,8 +186,8 @@ func authState(st state) types.V2State {
 	return v
 }
 
-func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
-	b := s.jamsocketBackend(w, r)
+func (a jamsocketAPI) info(w http.ResponseWriter, r *http.Request) {
+	b := jamsocketBackend(a.core, w, r)
 	if b == nil {
 		return
 	}
@@ -201,11 +210,11 @@ func (s *Server) jamsocketInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
-// jamsocketList lists the account's backends that have not terminated.
+// list lists the account's backends that have not terminated.
 // Backends spawned through /ctrl/connect belong to no account.
-func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
+func (a jamsocketAPI) list(w http.ResponseWriter, r *http.Request) {
 	account := r.PathValue("account")
-	mine := s.reg.backends(func(b *backend) bool { return b.spec.account == account })
+	mine := a.core.reg.backends(func(b *backend) bool { return b.spec.account == account })
 	list := []types.BackendSummary{}
 	for _, b := range mine {
 		st, _ := b.current()
@@ -226,10 +235,10 @@ func (s *Server) jamsocketList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"running_backends": list})
 }
 
-// jamsocketLogs streams the backend's output lines as text: the kept ones,
+// logs streams the backend's output lines as text: the kept ones,
 // then live ones, ending after terminated.
-func (s *Server) jamsocketLogs(w http.ResponseWriter, r *http.Request) {
-	s.streamLogs(w, r, func(l logLine) []byte {
+func (a jamsocketAPI) logs(w http.ResponseWriter, r *http.Request) {
+	a.sse.backendLogs(a.core, w, r, func(l logLine) []byte {
 		// A CR would end the data line early; lines keep everything else.
 		return []byte(strings.ReplaceAll(l.text, "\r", ""))
 	})

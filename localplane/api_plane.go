@@ -21,59 +21,46 @@ const (
 	planeNotFoundM = "Backend does not exist"
 )
 
-func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
+// planeAPI is Plane's controller surface: it turns requests into the
+// core's calls and the core's answers into Plane's shapes.
+type planeAPI struct{ surface }
+
+// routes registers the surface's endpoints on mux, /ctrl behind
+// Config.Token, and its catch-alls.
+func (a planeAPI) routes(mux *http.ServeMux) {
+	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return requireToken(a.cfg.Token, h, planeUnauthorized) }
+	mux.HandleFunc("POST /ctrl/connect", ctrl(a.connect))
+	mux.HandleFunc("POST /ctrl/b/{id}/soft-terminate", ctrl(a.terminate(false)))
+	mux.HandleFunc("POST /ctrl/b/{id}/hard-terminate", ctrl(a.terminate(true)))
+	mux.HandleFunc("GET /ctrl/status", ctrl(a.ctrlStatus))
+	mux.HandleFunc("GET /pub/b/{id}/status", a.status)
+	mux.HandleFunc("GET /pub/b/{id}/status-stream", a.statusStream)
+	mux.HandleFunc("GET /pub/health", a.health)
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		if methodNotAllowed(w, r, mux) {
+			planeError(w, http.StatusMethodNotAllowed, wire.PlaneKindOther, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		planeNotFound(w, r)
+	}
+	mux.HandleFunc("/ctrl/", ctrl(notFound))
+	mux.HandleFunc("/pub/", notFound)
+}
+
+func (a planeAPI) connect(w http.ResponseWriter, r *http.Request) {
 	req, ok := decodePlaneConnect(w, r)
 	if !ok {
 		return
 	}
-	spec := spawnSpec{user: req.User, auth: req.Auth}
-	if len(spec.auth) == 0 {
-		spec.auth = nil
-	}
-	var keyID string
-	if k := req.Key; k != nil {
-		spec.key, spec.keyGiven, spec.tag = k.Name, true, k.Tag
-		keyID = planeKeyID(k.Namespace, k.Name)
-	}
-	sc := req.SpawnConfig
-	if sc != nil {
-		if len(sc.ID) > maxPlaneIDLen || strings.ContainsAny(sc.ID, "/?#%\x00 ") {
-			planeError(w, http.StatusBadRequest, wire.PlaneKindOther, "spawn_config.id is too long or has invalid characters")
-			return
-		}
-		spec.id = sc.ID
-		spec.lifetime, _ = seconds("", sc.LifetimeLimitSeconds) // range-checked by decodePlaneConnect
-		spec.maxIdle, _ = seconds("", sc.MaxIdleSeconds)
-		spec.staticToken = sc.UseStaticToken || s.cfg.UseStaticToken
-		ex := sc.Executable // image, pull policy, credentials and network are accepted and ignored
-		spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
-	}
-	if err := validateSpec(&spec); err != nil {
+	keyID, spec, err := a.spawnSpec(&req)
+	if err != nil {
 		planeError(w, http.StatusBadRequest, wire.PlaneKindOther, err.Error())
 		return
 	}
-	res, err := s.connect(keyID, spec, sc == nil)
-	switch {
-	case errors.Is(err, errTokensFull):
-		planeError(w, http.StatusServiceUnavailable, wire.PlaneKindOther, err.Error())
-		return
-	case errors.Is(err, errKeyUnheld):
-		planeError(w, http.StatusConflict, wire.PlaneKindKeyUnheldNoSpawnConfig, "Key is not held and no spawn config was provided")
-		return
-	case errors.Is(err, errKeyHeld):
-		planeError(w, http.StatusConflict, wire.PlaneKindKeyHeld, "Key is held by a backend with a different tag")
-		return
-	case errors.Is(err, errIDTaken):
-		planeError(w, http.StatusConflict, wire.PlaneKindOther, "A backend with this id already exists")
-		return
-	case errors.Is(err, errTooMany), errors.Is(err, errNotReadyToSpawn):
-		noDroneAvailable(w, err.Error())
-		return
-	case errors.Is(err, ErrClosed):
-		noDroneAvailable(w, "the local plane is shutting down")
-		return
-	case err != nil:
-		planeError(w, http.StatusBadRequest, wire.PlaneKindOther, err.Error())
+	res, err := a.core.connect(keyID, spec, req.SpawnConfig == nil)
+	if err != nil {
+		_, ref := connectRefusals(err)
+		planeError(w, ref.status, ref.code, ref.text(err))
 		return
 	}
 	resp := wire.PlaneConnectResponse{
@@ -81,8 +68,8 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 		Spawned:   res.spawned,
 		Status:    res.status,
 		Token:     res.token,
-		URL:       s.ProxyURL() + "/" + res.token + "/",
-		StatusURL: s.APIURL() + "/pub/b/" + res.b.id + "/status",
+		URL:       a.urls.proxy() + "/" + res.token + "/",
+		StatusURL: a.urls.api() + "/pub/b/" + res.b.id + "/status",
 	}
 	if res.secret != "" {
 		resp.SecretToken = &res.secret
@@ -94,12 +81,31 @@ func (s *Server) planeConnect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// noDroneAvailable answers a connect that cannot spawn now as Plane's
-// controller answers one that finds no drone: 500, kind NoDroneAvailable
-// (controller/connect.rs connect_error_to_response), with Plane's message
-// and why the local plane cannot spawn.
-func noDroneAvailable(w http.ResponseWriter, why string) {
-	planeError(w, http.StatusInternalServerError, wire.PlaneKindNoDroneAvailable, "No active drone available. (local plane: "+why+")")
+// spawnSpec is the registry key and what req fixes about a backend it
+// would spawn.
+func (a planeAPI) spawnSpec(req *wire.PlaneConnectRequest) (keyID string, spec spawnSpec, err error) {
+	spec = spawnSpec{user: req.User, auth: req.Auth}
+	if len(spec.auth) == 0 {
+		spec.auth = nil
+	}
+	if k := req.Key; k != nil {
+		spec.key, spec.keyGiven, spec.tag = k.Name, true, k.Tag
+		keyID = planeKeyID(k.Namespace, k.Name)
+	}
+	sc := req.SpawnConfig
+	if sc == nil {
+		return keyID, spec, nil
+	}
+	if len(sc.ID) > maxPlaneIDLen || strings.ContainsAny(sc.ID, "/?#%\x00 ") {
+		return "", spec, errors.New("spawn_config.id is too long or has invalid characters")
+	}
+	spec.id = sc.ID
+	spec.lifetime, _ = seconds("", sc.LifetimeLimitSeconds) // range-checked by decodePlaneConnect
+	spec.maxIdle, _ = seconds("", sc.MaxIdleSeconds)
+	spec.staticToken = sc.UseStaticToken || a.cfg.UseStaticToken
+	ex := sc.Executable // image, pull policy, credentials and network are accepted and ignored
+	spec.execEnv, spec.limits, spec.mount = ex.Env, ex.ResourceLimits, ex.Mount
+	return keyID, spec, nil
 }
 
 // decodePlaneConnect decodes the body the way axum's Json extractor would,
@@ -200,8 +206,8 @@ func planeState(st state) wire.PlaneBackendState {
 	}
 }
 
-func (s *Server) planeStatus(w http.ResponseWriter, r *http.Request) {
-	b := s.lookup(r.PathValue("id"))
+func (a planeAPI) status(w http.ResponseWriter, r *http.Request) {
+	b := a.core.lookup(r.PathValue("id"))
 	if b == nil {
 		planeError(w, http.StatusNotFound, wire.PlaneKindNotFound, planeNotFoundM)
 		return
@@ -210,17 +216,17 @@ func (s *Server) planeStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, planeState(st))
 }
 
-// planeStatusStream replays the history, then streams changes, each event
+// statusStream replays the history, then streams changes, each event
 // with id: {status}. Like Plane it never closes the stream itself, honours
 // Last-Event-ID, and answers an unknown id with keep-alives only.
-func (s *Server) planeStatusStream(w http.ResponseWriter, r *http.Request) {
+func (a planeAPI) statusStream(w http.ResponseWriter, r *http.Request) {
 	after := types.BackendStatus(r.Header.Get("Last-Event-ID")).Rank() // 0 if absent or unknown
-	b := s.lookup(r.PathValue("id"))
+	b := a.core.lookup(r.PathValue("id"))
 	if b == nil {
-		s.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) { return nil, nil, false })
+		a.sse.events(w, r, func() ([]sseEvent, <-chan struct{}, bool) { return nil, nil, false })
 		return
 	}
-	s.streamEvents(w, r, statusEvents(b, false, func(st state) *sseEvent {
+	a.sse.events(w, r, statusEvents(b, false, func(st state) *sseEvent {
 		if st.Status.Rank() <= after {
 			return nil
 		}
@@ -229,11 +235,11 @@ func (s *Server) planeStatusStream(w http.ResponseWriter, r *http.Request) {
 	}))
 }
 
-// planeTerminate answers soft- or hard-terminate: 200 with JSON null, also
+// terminate answers soft- or hard-terminate: 200 with JSON null, also
 // for a backend that has already terminated.
-func (s *Server) planeTerminate(hard bool) http.HandlerFunc {
+func (a planeAPI) terminate(hard bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		b := s.lookup(r.PathValue("id"))
+		b := a.core.lookup(r.PathValue("id"))
 		if b == nil {
 			planeError(w, http.StatusNotFound, wire.PlaneKindNotFound, planeNotFoundM)
 			return
@@ -243,10 +249,10 @@ func (s *Server) planeTerminate(hard bool) http.HandlerFunc {
 	}
 }
 
-func (s *Server) planeHealth(w http.ResponseWriter, r *http.Request) {
+func (a planeAPI) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
-func (s *Server) planeCtrlStatus(w http.ResponseWriter, r *http.Request) {
+func (a planeAPI) ctrlStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": "localplane", "hash": "localplane"})
 }

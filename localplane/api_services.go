@@ -50,20 +50,29 @@ type catalogEnvironment struct {
 	created        time.Time
 }
 
-// serviceHandlers are the routes of the service endpoints.
-func (s *Server) serviceHandlers() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"POST /v2/account/{account}/service":                        s.createService,
-		"POST /v2/service/{account}/{service}/delete":               s.deleteService,
-		"GET /v2/service/{account}/{service}":                       s.serviceInfo,
-		"GET /v2/account/{account}/services":                        s.listServices,
-		"GET /v2/service/{account}/{service}/images":                s.serviceImages,
-		"POST /v2/service/{account}/{service}/update":               s.updateEnvironment,
-		"POST /v2/service/{account}/{service}/{environment}/update": s.updateEnvironment,
+// servicesAPI is the service endpoints of the Jamsocket surface, over the
+// catalog.
+type servicesAPI struct {
+	surface
+	catalog *serviceCatalog
+}
+
+// routes registers the service endpoints on mux, behind Config.Token.
+func (a servicesAPI) routes(mux *http.ServeMux) {
+	for route, h := range map[string]http.HandlerFunc{
+		"POST /v2/account/{account}/service":                        a.createService,
+		"POST /v2/service/{account}/{service}/delete":               a.deleteService,
+		"GET /v2/service/{account}/{service}":                       a.serviceInfo,
+		"GET /v2/account/{account}/services":                        a.listServices,
+		"GET /v2/service/{account}/{service}/images":                a.serviceImages,
+		"POST /v2/service/{account}/{service}/update":               a.updateEnvironment,
+		"POST /v2/service/{account}/{service}/{environment}/update": a.updateEnvironment,
+	} {
+		mux.HandleFunc(route, requireToken(a.cfg.Token, seen(a.core.reg, h), jamsocketUnauthorized))
 	}
 }
 
-func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
+func (a servicesAPI) createService(w http.ResponseWriter, r *http.Request) {
 	var req wire.CreateServiceRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
@@ -72,7 +81,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	if !validName(w, "service", req.Name) {
 		return
 	}
-	c := &s.services
+	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := account + "/" + req.Name
@@ -93,8 +102,8 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
-func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
-	c := &s.services
+func (a servicesAPI) deleteService(w http.ResponseWriter, r *http.Request) {
+	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := r.PathValue("account") + "/" + r.PathValue("service")
@@ -106,8 +115,8 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.StatusOK{Status: "ok"})
 }
 
-func (s *Server) serviceInfo(w http.ResponseWriter, r *http.Request) {
-	c := &s.services
+func (a servicesAPI) serviceInfo(w http.ResponseWriter, r *http.Request) {
+	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	svc := c.byName[r.PathValue("account")+"/"+r.PathValue("service")]
@@ -117,8 +126,8 @@ func (s *Server) serviceInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	info := types.ServiceInfo{Name: svc.name, AccountName: svc.account, CreatedAt: svc.created,
 		Environments: []types.ServiceEnvironment{}}
-	if s.cfg.ImageRegistry != "" {
-		info.ImageName = s.cfg.ImageRegistry + "/" + svc.account + "/" + svc.name
+	if a.cfg.ImageRegistry != "" {
+		info.ImageName = a.cfg.ImageRegistry + "/" + svc.account + "/" + svc.name
 	}
 	for _, e := range svc.environments {
 		info.Environments = append(info.Environments, types.ServiceEnvironment{Name: e.name, ImageTag: e.imageTag, Cluster: "localplane", CreatedAt: e.created})
@@ -129,9 +138,9 @@ func (s *Server) serviceInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
-func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+func (a servicesAPI) listServices(w http.ResponseWriter, r *http.Request) {
 	account := r.PathValue("account")
-	c := &s.services
+	c := a.catalog
 	c.mu.Lock()
 	names := []string{}
 	for _, svc := range c.byName {
@@ -147,8 +156,8 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 // serviceImages answers an empty list for a known service: images pushed to
 // Config.ImageRegistry go from the engine to the registry, and the plane
 // does not see them.
-func (s *Server) serviceImages(w http.ResponseWriter, r *http.Request) {
-	c := &s.services
+func (a servicesAPI) serviceImages(w http.ResponseWriter, r *http.Request) {
+	c := a.catalog
 	c.mu.Lock()
 	known := c.byName[r.PathValue("account")+"/"+r.PathValue("service")] != nil
 	c.mu.Unlock()
@@ -161,7 +170,7 @@ func (s *Server) serviceImages(w http.ResponseWriter, r *http.Request) {
 
 // updateEnvironment points an environment at an image tag, creating the
 // environment if the service has none of that name.
-func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) {
+func (a servicesAPI) updateEnvironment(w http.ResponseWriter, r *http.Request) {
 	var req wire.UpdateEnvironmentRequest
 	if !decodeJamsocketBody(w, r, &req) {
 		return
@@ -177,7 +186,7 @@ func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) {
 	if !validName(w, "environment", env) {
 		return
 	}
-	c := &s.services
+	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	svc := c.byName[r.PathValue("account")+"/"+r.PathValue("service")]

@@ -108,15 +108,17 @@ type termRequest struct {
 }
 
 // backend is the plane's record of one session backend. Its lifecycle is
-// driven by a single goroutine (run); everything else reads it under mu or
-// sends it termRequests.
+// driven by a single goroutine (core.run), the only writer of its state;
+// everything else reads it under mu or sends it termRequests. It knows
+// nothing above it: no server, no core.
 type backend struct {
-	srv         *Server
 	spec        spawnSpec
 	id          string
 	keyID       string // registry key, "" for none
 	staticToken string
 	created     time.Time
+	// onOutput is Config.BackendOutput (nil: none).
+	onOutput func(backendID, stream, line string)
 
 	termCh chan termRequest
 	done   chan struct{} // closed when terminated
@@ -125,36 +127,21 @@ type backend struct {
 	active     atomic.Int64 // proxied requests in flight (WebSockets included)
 	lastActive atomic.Int64 // the last proxied activity, as nanoseconds since created (monotonic)
 
+	// The backend's reverse proxy, made by the first proxied request
+	// (backendProxy).
+	proxyOnce sync.Once
 	proxy     *httputil.ReverseProxy
-	transport *http.Transport
 
 	mu          sync.Mutex
 	history     []state
 	changed     chan struct{} // closed and replaced on every change
-	port        int
-	pid         int
-	samplePID   int     // the process the metrics stream samples (0: none, or not /proc)
-	image       string  // container backends
-	stats       sampler // container backends: the engine's stats
-	startedAt   time.Time
+	run         started       // what the runner started (zero before)
 	logs        logRing
 	tokens      []string
 	tokenBytes  int                   // user and auth of the grants of tokens, in bytes
 	conns       map[net.Conn]struct{} // proxy connections to the backend
+	transport   *http.Transport       // the proxy's (nil before the first proxied request)
 	forgetTimer *time.Timer
-}
-
-func newBackend(s *Server, id, keyID string, spec spawnSpec, now time.Time) *backend {
-	b := &backend{
-		srv: s, spec: spec, id: id, keyID: keyID, created: now,
-		termCh:  make(chan termRequest),
-		done:    make(chan struct{}),
-		changed: make(chan struct{}),
-		conns:   map[net.Conn]struct{}{},
-		logs:    logRing{lines: make([]logLine, 0, 16)},
-	}
-	b.initProxy()
-	return b
 }
 
 // current returns the latest state and a channel closed on the next change.
@@ -173,31 +160,6 @@ func (b *backend) statesSince(i int) ([]state, <-chan struct{}) {
 		return nil, b.changed
 	}
 	return append([]state(nil), b.history[i:]...), b.changed
-}
-
-// setState appends st to the history, stamped with the current time, unless
-// it would not move the backend forward. It reports whether it did.
-func (b *backend) setState(st state) bool {
-	b.mu.Lock()
-	if n := len(b.history); n > 0 && st.Status.Rank() <= b.history[n-1].Status.Rank() {
-		b.mu.Unlock()
-		return false
-	}
-	// Times travel with millisecond precision; keep them strictly
-	// increasing at that precision, so that sorting by time keeps the order.
-	st.Time = time.Now().UTC().Truncate(time.Millisecond)
-	if n := len(b.history); n > 0 && !st.Time.After(b.history[n-1].Time) {
-		st.Time = b.history[n-1].Time.Add(time.Millisecond)
-	}
-	b.history = append(b.history, st)
-	b.notifyLocked()
-	b.mu.Unlock()
-	b.srv.changed(b, false)
-	return true
-}
-
-func (b *backend) setStatus(status types.BackendStatus) bool {
-	return b.setState(state{BackendState: types.BackendState{Status: status}})
 }
 
 func (b *backend) notifyLocked() {
@@ -252,7 +214,7 @@ func (b *backend) idleFor() time.Duration {
 func (b *backend) addr() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.run.port))
 }
 
 // summary describes the backend for Backends and OnChange.
@@ -263,7 +225,7 @@ func (b *backend) summary() BackendView {
 	sum := BackendView{
 		ID: b.id, Key: b.spec.key,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Status: last.Status, CreatedAt: b.created, StartedAt: b.startedAt, PID: b.pid, Image: b.image,
+		Status: last.Status, CreatedAt: b.created, StartedAt: b.run.at, PID: b.run.pid, Image: b.run.image,
 		Terminated: last.Status == types.StatusTerminated,
 	}
 	if last.exitCode != nil {

@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,47 +32,52 @@ import (
 //     /pub; the other routes answer CORS only to Config.AllowOrigins.
 
 // browserGuard applies those rules in front of the API's routes.
-func (s *Server) browserGuard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.hostAllowed(r.Host) {
-			s.log.Warn("refused a request for another host name (DNS rebinding?); see Config.AllowHosts", "host", quoteForLog(r.Host))
-			deny(w, r, http.StatusMisdirectedRequest, "HostNotAllowed", "host "+quoteForLog(r.Host)+" is not served here; allow it with --allow-host")
+type browserGuard struct {
+	next        http.Handler
+	cfg         *Config // APIAddr, AllowHosts, AllowOrigins, Token
+	log         *slog.Logger
+	bodyTimeout time.Duration // to send the body of a state-changing request
+}
+
+func (g *browserGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.hostAllowed(r.Host) {
+		g.log.Warn("refused a request for another host name (DNS rebinding?); see Config.AllowHosts", "host", quoteForLog(r.Host))
+		deny(w, r, http.StatusMisdirectedRequest, "HostNotAllowed", "host "+quoteForLog(r.Host)+" is not served here; allow it with --allow-host")
+		return
+	}
+	origin := r.Header.Get("Origin")
+	public := isPublicRoute(r.URL.Path)
+	h := w.Header()
+	switch {
+	case public:
+		h.Set("Access-Control-Allow-Origin", "*")
+	case origin != "" && g.originListed(origin):
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		if h.Get("Access-Control-Allow-Origin") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+			h.Set("Access-Control-Max-Age", "86400")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// The body must arrive in time (readBody clears the deadline).
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.bodyTimeout))
+		if origin != "" && g.cfg.Token == "" && !g.originAllowed(origin, r.Host) {
+			deny(w, r, http.StatusForbidden, "CrossOriginRefused", "cross-origin request from "+quoteForLog(origin)+" refused; allow it with --allow-origin or set a token")
 			return
 		}
-		origin := r.Header.Get("Origin")
-		public := isPublicRoute(r.URL.Path)
-		h := w.Header()
-		switch {
-		case public:
-			h.Set("Access-Control-Allow-Origin", "*")
-		case origin != "" && s.originListed(origin):
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Credentials", "true")
-			h.Add("Vary", "Origin")
-		}
-		if r.Method == http.MethodOptions {
-			if h.Get("Access-Control-Allow-Origin") != "" {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
-				h.Set("Access-Control-Max-Age", "86400")
-			}
-			w.WriteHeader(http.StatusNoContent)
+		if !jsonBody(r) {
+			deny(w, r, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Expected request with `Content-Type: application/json`")
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			// The body must arrive in time (readBody clears the deadline).
-			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.timeouts.apiBody))
-			if origin != "" && s.cfg.Token == "" && !s.originAllowed(origin, r.Host) {
-				deny(w, r, http.StatusForbidden, "CrossOriginRefused", "cross-origin request from "+quoteForLog(origin)+" refused; allow it with --allow-origin or set a token")
-				return
-			}
-			if !jsonBody(r) {
-				deny(w, r, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Expected request with `Content-Type: application/json`")
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	g.next.ServeHTTP(w, r)
 }
 
 // isPublicRoute reports whether path is one of the public status routes.
@@ -98,7 +104,7 @@ func jsonBody(r *http.Request) bool {
 // hostAllowed reports whether a Host header names this server: a loopback
 // name, an IP address (a page cannot rebind those), the host of the listen
 // address, or one of Config.AllowHosts.
-func (s *Server) hostAllowed(hostport string) bool {
+func (g *browserGuard) hostAllowed(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
@@ -107,16 +113,16 @@ func (s *Server) hostAllowed(hostport string) bool {
 	if host == "" || isLoopbackName(host) || net.ParseIP(host) != nil {
 		return host != ""
 	}
-	if h, _, err := net.SplitHostPort(s.cfg.APIAddr); err == nil && strings.EqualFold(h, host) {
+	if h, _, err := net.SplitHostPort(g.cfg.APIAddr); err == nil && strings.EqualFold(h, host) {
 		return true
 	}
-	return slices.ContainsFunc(s.cfg.AllowHosts, func(a string) bool { return strings.EqualFold(a, host) })
+	return slices.ContainsFunc(g.cfg.AllowHosts, func(a string) bool { return strings.EqualFold(a, host) })
 }
 
 // originAllowed reports whether a page from origin may change state: it is
 // the API's own origin (host, the request's Host, passed hostAllowed), it is
 // served from a loopback address or name, or it is listed.
-func (s *Server) originAllowed(origin, host string) bool {
+func (g *browserGuard) originAllowed(origin, host string) bool {
 	if u, err := url.Parse(origin); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		if strings.EqualFold(u.Host, host) {
 			return true // same-origin, e.g. the console reached by a LAN name
@@ -129,13 +135,13 @@ func (s *Server) originAllowed(origin, host string) bool {
 			return true
 		}
 	}
-	return s.originListed(origin)
+	return g.originListed(origin)
 }
 
 // originListed reports whether origin is in Config.AllowOrigins ("*" lists
 // every origin).
-func (s *Server) originListed(origin string) bool {
-	return slices.ContainsFunc(s.cfg.AllowOrigins, func(a string) bool {
+func (g *browserGuard) originListed(origin string) bool {
+	return slices.ContainsFunc(g.cfg.AllowOrigins, func(a string) bool {
 		return a == "*" || strings.EqualFold(strings.TrimSuffix(a, "/"), origin)
 	})
 }
@@ -143,16 +149,16 @@ func (s *Server) originListed(origin string) bool {
 // warnAnyOrigin says, when Config.AllowOrigins lists "*", that every web
 // page the developer opens may now use the API: documented, but easy to
 // give without weighing it.
-func (s *Server) warnAnyOrigin() {
-	if !slices.Contains(s.cfg.AllowOrigins, "*") {
+func warnAnyOrigin(cfg *Config, log *slog.Logger) {
+	if !slices.Contains(cfg.AllowOrigins, "*") {
 		return
 	}
-	if s.cfg.Token == "" {
-		s.log.Warn(`allow-origin "*": every web page open in your browser can use this API and its console as you can: ` +
+	if cfg.Token == "" {
+		log.Warn(`allow-origin "*": every web page open in your browser can use this API and its console as you can: ` +
 			"spawn and terminate backends, read their logs, state and connection URLs; list the origins you need instead, or set a token")
 		return
 	}
-	s.log.Warn(`allow-origin "*": every web page open in your browser can send requests to this API and read the answers; ` +
+	log.Warn(`allow-origin "*": every web page open in your browser can send requests to this API and read the answers; ` +
 		"only the token keeps them out: list the origins you need instead")
 }
 

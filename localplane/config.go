@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// Config configures a local plane. The zero Config is not usable: set one
-// of Command (process backends), Handler (in-process backends) or Container
-// (container backends).
+// Config configures a local plane. The zero Config is not usable: set
+// exactly one of Command (process backends), Handler (in-process backends)
+// or Container (container backends).
 type Config struct {
 	// APIAddr is where the API (Jamsocket v2 and Plane controller) listens.
 	// Default "127.0.0.1:8080"; port 0 picks a free port.
@@ -49,11 +49,11 @@ type Config struct {
 	PassEnv []string
 	// Dir is the working directory of Command; empty means the current one.
 	Dir string
-	// Handler, used when Command is empty, returns the http.Handler that
+	// Handler, instead of Command, returns the http.Handler that
 	// serves one backend. It is called once per backend and served on the
 	// backend's own loopback listener.
 	Handler func(Backend) http.Handler
-	// Container, used when Command and Handler are empty, runs each backend
+	// Container, instead of Command or Handler, runs each backend
 	// as a Docker container of an image (see ContainerConfig).
 	Container *ContainerConfig
 
@@ -141,8 +141,11 @@ const (
 // withDefaults returns cfg with its zero fields filled in, or an error if it
 // cannot run a backend.
 func (cfg Config) withDefaults() (Config, error) {
-	if len(cfg.Command) == 0 && cfg.Handler == nil && cfg.Container == nil {
+	switch runners := countTrue(len(cfg.Command) > 0, cfg.Handler != nil, cfg.Container != nil); {
+	case runners == 0:
 		return cfg, errors.New("localplane: Config needs a Command, a Handler or a Container")
+	case runners > 1:
+		return cfg, errors.New("localplane: Config sets more than one of Command, Handler and Container; set one")
 	}
 	if cfg.Builder != nil && cfg.Container != nil && cfg.Container.Image != "" {
 		return cfg, errors.New("localplane: give a container plane its image in ContainerConfig.Image or through Config.Builder, not both")
@@ -193,6 +196,17 @@ func (cfg *Config) passEnv(environ []string) []string {
 		}
 	}
 	return out
+}
+
+// countTrue is how many of conds are true.
+func countTrue(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
 }
 
 func setDefault[T comparable](v *T, def T) {

@@ -42,7 +42,7 @@ func (s *Server) Console() http.Handler {
 	}
 	own := http.NewServeMux()
 	s.console.routes(own)
-	mux.Handle("/", s.browserGuard(own))
+	mux.Handle("/", s.guard(own))
 	return mux
 }
 
@@ -58,22 +58,21 @@ var consoleAPIRoutes = []string{
 // console serves the web console of plane: its pages and the endpoints
 // that give them what the public API does not.
 type console struct {
-	plane   *Server    // the backends, their streams and the plane's URLs
-	hub     consoleHub // numbered backend changes for the events stream
-	gate    spawnGate  // the image spawns run and why they are held
-	builder Builder    // the build panel's log and rebuild; nil without
+	plane   *Server     // the backends, their streams and the plane's URLs
+	hub     *consoleHub // numbered backend changes for the events stream (the core's)
+	gate    spawnGate   // the image spawns run and why they are held
+	builder Builder     // the build panel's log and rebuild; nil without
 }
 
 func newConsole(plane *Server, gate spawnGate, builder Builder) *console {
-	return &console{plane: plane, gate: gate, builder: builder}
+	return &console{plane: plane, hub: plane.core.hub, gate: gate, builder: builder}
 }
-
-// publish tells the console's event streams that backend id changed.
-func (c *console) publish(id string) { c.hub.publish(id) }
 
 // routes registers the console's pages and endpoints on mux.
 func (c *console) routes(mux *http.ServeMux) {
-	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return c.plane.requireToken(h, jamsocketUnauthorized) }
+	ctrl := func(h http.HandlerFunc) http.HandlerFunc {
+		return requireToken(c.plane.cfg.Token, h, jamsocketUnauthorized)
+	}
 	assets, _ := fs.Sub(consoleFiles, "console")
 	files := http.FileServerFS(assets)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +195,7 @@ func (c *console) row(b *backend) consoleRow {
 	row := consoleRow{
 		ID: b.id, Key: b.spec.key, User: b.spec.user,
 		Account: b.spec.account, Service: b.spec.service, Environment: b.spec.env,
-		Runner: runnerLabel(c.plane.runner), Image: b.image, PID: b.pid, CreatedAt: wiretime.Time(b.created),
+		Runner: runnerLabel(c.plane.runner), Image: b.run.image, PID: b.run.pid, CreatedAt: wiretime.Time(b.created),
 		Statuses: make([]consoleState, len(b.history)),
 	}
 	for i, st := range b.history {
@@ -228,7 +227,7 @@ type consoleSpawn struct {
 }
 
 func (c *console) backend(w http.ResponseWriter, r *http.Request) {
-	b := c.plane.jamsocketBackend(w, r)
+	b := jamsocketBackend(c.plane.core, w, r)
 	if b == nil {
 		return
 	}
@@ -257,7 +256,7 @@ type consoleLine struct {
 // consoleLogs streams a backend's output lines as JSON, with the stream
 // each came from; it resumes after Last-Event-ID and ends after terminated.
 func (c *console) logs(w http.ResponseWriter, r *http.Request) {
-	c.plane.streamLogs(w, r, func(l logLine) []byte {
+	c.plane.sse.backendLogs(c.plane.core, w, r, func(l logLine) []byte {
 		data, _ := json.Marshal(consoleLine{Seq: l.seq, Stream: l.stream, Text: l.text})
 		return data
 	})
@@ -268,7 +267,7 @@ func (c *console) logs(w http.ResponseWriter, r *http.Request) {
 // the console to open in a new tab. Tokens minted for other clients are
 // never shown.
 func (c *console) open(w http.ResponseWriter, r *http.Request) {
-	b := c.plane.jamsocketBackend(w, r)
+	b := jamsocketBackend(c.plane.core, w, r)
 	if b == nil {
 		return
 	}
@@ -301,7 +300,7 @@ func (c *console) open(w http.ResponseWriter, r *http.Request) {
 func (c *console) events(w http.ResponseWriter, r *http.Request) {
 	after, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64)
 	resume := err == nil
-	c.plane.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
+	c.plane.sse.events(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
 		changes, wake, seq, ok := c.hub.since(after)
 		if !resume || !ok {
 			resume, after = true, seq
@@ -350,7 +349,7 @@ func (c *console) changes(ids []string, seq uint64) []sseEvent {
 		}
 		seen[id] = true
 		ev := consoleEvent{Type: "forgotten", ID: id}
-		if b := c.plane.lookup(id); b != nil {
+		if b := c.plane.core.lookup(id); b != nil {
 			row := c.row(b)
 			ev = consoleEvent{Type: "backend", Backend: &row}
 		}

@@ -27,7 +27,7 @@ type consoleBuildEvent struct {
 func (c *console) build(w http.ResponseWriter, r *http.Request) {
 	sent, gen, next := false, uint64(0), 0
 	var image, hold string
-	c.plane.streamEvents(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
+	c.plane.sse.events(w, r, func() ([]sseEvent, <-chan struct{}, bool) {
 		var events []sseEvent
 		add := func(ev consoleBuildEvent) {
 			data, _ := json.Marshal(ev)

@@ -196,4 +196,29 @@
 // Close hard-terminates every backend, waits for every process group (and
 // container) to be gone and closes the listeners, the streams and the proxied connections.
 // Tokens and secrets are never logged.
+//
+// # Inside: the seams
+//
+// A request reads downward through four layers, each in files named after
+// it, and nothing below calls back up:
+//
+//   - HTTP surfaces that only translate: api_jamsocket.go (Jamsocket v2),
+//     api_plane.go (Plane's controller), api_account.go and api_services.go
+//     (the account and service endpoints), proxy.go (the proxy listener),
+//     behind browser.go's guard and api.go's routes. Each is a small type
+//     holding what it needs; errors.go holds the one table from the core's
+//     errors to both surfaces' statuses.
+//   - The core (core.go, registry.go, lifecycle.go) owns backends, keys,
+//     tokens and their lifecycles. One goroutine per backend (lifecycle.go)
+//     is the only writer of its state; a backend record (backend.go) knows
+//     nothing above it. core.admit is the one place a spawn asks whether
+//     it may proceed, under the registry's lock (spawns.go's gate: the
+//     Builder, the runner's image).
+//   - A runner (runner.go's interface; runner_process.go, runner_handler.go,
+//     runner_container.go) starts a plain runSpec and returns what it
+//     started (port, pid, image, sampler). What only some runners can do
+//     (mounts, an image it may not have yet, refused env) is an optional
+//     interface in runner.go.
+//   - The OS layer: internal/osproc for processes, the Docker client for
+//     containers.
 package localplane

@@ -3,7 +3,7 @@ package localplane
 import "time"
 
 // SetKeepAlive shortens the SSE keep-alive interval for tests.
-func SetKeepAlive(s *Server, d time.Duration) { s.keepAlive = d }
+func SetKeepAlive(s *Server, d time.Duration) { s.sse.keepAlive = d }
 
 // SetTimeouts shortens the connection timeouts for tests; call before Start.
 func SetTimeouts(s *Server, header, idle, apiBody, proxyBodyIdle time.Duration) {

@@ -3,52 +3,21 @@ package localplane
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
-// runner starts backends; proc is one that runs.
-type runner interface {
-	start(b *backend) (proc, error)
-}
-
-// opener is a runner with state to set up when the server starts (the
-// container runner: the engine answers, leftovers removed).
-type opener interface {
-	open(ctx context.Context, log logger) error
-}
-
-// shutdowner is a runner with state to clean up once every backend is gone
-// (the process runner's starter thread, the container runner's engine).
-type shutdowner interface {
-	shutdown(ctx context.Context, log logger) error
-}
-
-type proc interface {
-	// Exited receives the exit code once the backend is gone for good.
-	Exited() <-chan int
-	// Signal asks the backend to stop: gracefully (soft) or at once (hard).
-	Signal(hard bool)
-	// PID is the process id, 0 for handler backends.
-	PID() int
-}
-
-// Probe intervals: fast at first, so that spawn-to-ready is short, backing
-// off for slow starters.
-const (
-	probeFirst = 5 * time.Millisecond
-	probeMax   = 100 * time.Millisecond
-)
+// The lifecycle: one goroutine per backend, the only writer of its state,
+// takes it from scheduled to terminated, asking the runner to start it and
+// to signal it.
 
 // run drives a backend through its lifecycle, in Plane's order: loading,
 // starting, waiting, ready, then terminating / hard-terminating and
 // terminated. It is the only writer of statuses after scheduled.
-func (b *backend) run() {
-	defer b.srv.finished(b)
-	l := &lifecycle{b: b, cfg: &b.srv.cfg, log: b.srv.log.With("backend", b.id), lastLive: types.StatusWaiting}
+func (c *core) run(b *backend) {
+	defer c.finished(b)
+	l := &lifecycle{c: c, b: b, log: c.log.With("backend", b.id), lastLive: types.StatusWaiting, ready: make(chan struct{})}
 	if !l.start() {
 		return
 	}
@@ -63,10 +32,11 @@ func (b *backend) run() {
 // the order its states come: start, arm, serve (ready, sweeps, termination
 // requests), soft and hard termination, exit.
 type lifecycle struct {
-	b   *backend
-	cfg *Config
-	log *slog.Logger
-	p   proc
+	c        *core
+	b        *backend
+	log      *slog.Logger
+	p        proc
+	restarts <-chan started // nil unless the proc is a restarter
 
 	reason   types.TerminationReason // set once ending
 	kind     types.TerminationKind
@@ -84,25 +54,39 @@ type lifecycle struct {
 // does (neverRan).
 func (l *lifecycle) start() bool {
 	b := l.b
-	b.srv.changed(b, false) // scheduled, reported here to keep OnChange in order
-	if b.spec.mount != nil {
-		l.log.Info("executable.mount is not supported locally; ignored")
+	l.c.changed(b, false) // scheduled, reported here to keep OnChange in order
+	if b.spec.mount != nil && !takesMounts(l.c.runner) {
+		l.log.Info("executable.mount is not supported by this runner; ignored")
 	}
-	b.setStatus(types.StatusLoading)
+	l.setStatus(types.StatusLoading)
 	if err := unreadableExecutable(&b.spec); err != nil {
 		l.failed(types.StatusLoading, err)
 		return false
 	}
-	b.setStatus(types.StatusStarting)
-	p, err := b.srv.runner.start(b)
+	l.setStatus(types.StatusStarting)
+	p, st, err := l.c.runner.start(l.runSpec())
 	if err != nil {
 		l.failed(types.StatusStarting, err)
 		return false
 	}
 	l.p = p
-	l.log.Info("backend started", "pid", p.PID(), "port", b.port)
-	b.setStatus(types.StatusWaiting)
+	if r, ok := p.(restarter); ok {
+		l.restarts = r.restarted()
+	}
+	b.setStarted(st)
+	l.log.Info("backend started", "pid", st.pid, "port", st.port)
+	l.setStatus(types.StatusWaiting)
 	return true
+}
+
+// runSpec is what the runner needs to start the backend.
+func (l *lifecycle) runSpec() runSpec {
+	b := l.b
+	return runSpec{
+		id: b.id, key: b.spec.key, user: b.spec.user, auth: b.spec.auth,
+		env: b.droneEnv(), limits: b.spec.limits, mount: b.spec.mount,
+		output: b.appendLog, ready: l.ready, log: l.log,
+	}
 }
 
 // failed records that the backend could not start from last: why goes to
@@ -110,7 +94,7 @@ func (l *lifecycle) start() bool {
 func (l *lifecycle) failed(last types.BackendStatus, err error) {
 	l.log.Error("backend failed to start", "err", err)
 	l.b.appendLog("stderr", "localplane: "+err.Error())
-	l.b.setState(neverRan(last))
+	l.set(neverRan(last))
 }
 
 // arm starts the readiness probe and the startup, lifetime and idle
@@ -120,9 +104,8 @@ func (l *lifecycle) failed(last types.BackendStatus, err error) {
 // (database/connect.rs, database/backend.rs termination_candidates), so a
 // backend slow to start can be swept before it is ready.
 func (l *lifecycle) arm(ctx context.Context) {
-	l.ready = make(chan struct{})
-	go l.b.srv.probe(ctx, l.b.addr, l.ready)
-	l.startup = time.NewTimer(l.cfg.StartupTimeout)
+	go probe(ctx, l.c.probeClient, l.b.addr, l.ready)
+	l.startup = time.NewTimer(l.c.cfg.StartupTimeout)
 	l.startupC = l.startup.C
 	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)
 	if maxIdle := l.b.spec.maxIdle; maxIdle > 0 {
@@ -148,6 +131,8 @@ func (l *lifecycle) serve() {
 		select {
 		case <-l.ready:
 			l.onReady()
+		case st := <-l.restarts:
+			b.setStarted(st)
 		case <-l.startupC:
 			l.startupC = nil
 			l.hard(types.ReasonStartupTimeout)
@@ -176,7 +161,7 @@ func (l *lifecycle) serve() {
 func (l *lifecycle) onReady() {
 	l.ready, l.startupC = nil, nil
 	l.startup.Stop()
-	if l.reason != "" || !l.b.setStatus(types.StatusReady) {
+	if l.reason != "" || !l.setStatus(types.StatusReady) {
 		return
 	}
 	l.lastLive = types.StatusReady
@@ -201,12 +186,12 @@ func (l *lifecycle) soft(r types.TerminationReason) {
 		return
 	}
 	l.reason, l.kind = r, types.KindSoft
-	l.b.setState(state{BackendState: types.BackendState{
+	l.set(state{BackendState: types.BackendState{
 		Status: types.StatusTerminating, TerminationReason: l.reason, TerminationKind: l.kind,
 	}})
 	l.log.Info("terminating", "reason", l.reason)
 	l.p.Signal(false)
-	l.grace = time.NewTimer(l.cfg.GracePeriod)
+	l.grace = time.NewTimer(l.c.cfg.GracePeriod)
 	l.graceC = l.grace.C
 }
 
@@ -221,7 +206,7 @@ func (l *lifecycle) hard(r types.TerminationReason) {
 	}
 	l.kind = types.KindHard
 	l.graceC = nil
-	l.b.setState(state{BackendState: types.BackendState{
+	l.set(state{BackendState: types.BackendState{
 		Status: types.StatusHardTerminating, TerminationReason: l.reason, TerminationKind: l.kind,
 	}})
 	l.log.Info("hard-terminating", "reason", l.reason)
@@ -231,7 +216,7 @@ func (l *lifecycle) hard(r types.TerminationReason) {
 // exited records terminated, with the process's exit code.
 func (l *lifecycle) exited(code int) {
 	exitErr := code != 0
-	l.b.setState(state{
+	l.set(state{
 		BackendState: types.BackendState{
 			Status: types.StatusTerminated, TerminationReason: l.reason, TerminationKind: l.kind,
 			ExitError: &exitErr,
@@ -250,43 +235,44 @@ func timerC(d time.Duration, from time.Time) <-chan time.Time {
 	return time.NewTimer(time.Until(from.Add(d))).C
 }
 
-// probe closes ready once addr answers an HTTP request, the way Plane's drone
-// checks a container: any HTTP response counts. addr is read before each
-// try: a process backend may start again on another port.
-func (s *Server) probe(ctx context.Context, addr func() string, ready chan<- struct{}) {
-	delay := probeFirst
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr()+"/", nil)
-		if resp, err := s.probeClient.Do(req); err == nil {
-			resp.Body.Close()
-			close(ready)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, probeMax)
+// set records st and reports the change; it reports whether st moved the
+// backend forward.
+func (l *lifecycle) set(st state) bool {
+	if !l.b.setState(st) {
+		return false
 	}
+	l.c.changed(l.b, false)
+	return true
 }
 
-// backendEnv is the environment Plane's drone gives a backend, plus the
-// connect's executable.env.
-func (b *backend) backendEnv(port int) map[string]string {
-	env := make(map[string]string, len(b.spec.execEnv)+6)
-	for k, v := range b.spec.execEnv {
-		env[k] = v
+func (l *lifecycle) setStatus(status types.BackendStatus) bool {
+	return l.set(state{BackendState: types.BackendState{Status: status}})
+}
+
+// setState appends st to the history, stamped with the current time, unless
+// it would not move the backend forward. It reports whether it did. Only
+// the lifecycle calls it.
+func (b *backend) setState(st state) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.history); n > 0 && st.Status.Rank() <= b.history[n-1].Status.Rank() {
+		return false
 	}
-	env["PORT"] = strconv.Itoa(port)
-	env["SESSION_BACKEND_ID"] = b.id
-	env["SESSION_BACKEND_KEY"] = b.spec.key
-	env["SESSION_BACKEND_FENCING_TOKEN"] = strconv.FormatInt(b.created.UnixMilli(), 10)
-	if b.staticToken != "" {
-		env["SESSION_BACKEND_STATIC_TOKEN"] = b.staticToken
+	// Times travel with millisecond precision; keep them strictly
+	// increasing at that precision, so that sorting by time keeps the order.
+	st.Time = time.Now().UTC().Truncate(time.Millisecond)
+	if n := len(b.history); n > 0 && !st.Time.After(b.history[n-1].Time) {
+		st.Time = b.history[n-1].Time.Add(time.Millisecond)
 	}
-	if b.spec.service != "" {
-		env["JAMSOCKET_SERVICE"] = b.spec.service
-	}
-	return env
+	b.history = append(b.history, st)
+	b.notifyLocked()
+	return true
+}
+
+// setStarted records what the runner started (again). Only the lifecycle
+// calls it.
+func (b *backend) setStarted(st started) {
+	b.mu.Lock()
+	b.run = st
+	b.mu.Unlock()
 }

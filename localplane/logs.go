@@ -71,8 +71,8 @@ func (b *backend) appendLog(stream, text string) {
 	b.logs.add(stream, text)
 	b.notifyLocked()
 	b.mu.Unlock()
-	if hook := b.srv.cfg.BackendOutput; hook != nil {
-		hook(b.id, stream, text)
+	if b.onOutput != nil {
+		b.onOutput(b.id, stream, text)
 	}
 }
 
@@ -86,18 +86,12 @@ func (b *backend) logsSince(from uint64) ([]logLine, bool, <-chan struct{}) {
 	return b.logs.since(from), ended, b.changed
 }
 
-// logNext is the seq the next output line of b will have.
-func (b *backend) logNext() uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.logs.next
-}
-
-// lineWriter splits what is written to it into lines for a backend's log.
-// A line longer than maxLineLen is cut there, marked, and the rest of it
-// up to its newline dropped.
+// lineWriter splits what is written to it into lines, each handed to out
+// with the stream's name (a runSpec's output). A line longer than
+// maxLineLen is cut there, marked, and the rest of it up to its newline
+// dropped.
 type lineWriter struct {
-	b      *backend
+	out    func(stream, line string)
 	stream string
 	mu     sync.Mutex
 	buf    []byte
@@ -159,5 +153,5 @@ func (w *lineWriter) emit(line []byte) {
 		}
 		text = text[:cut] + cutMark
 	}
-	w.b.appendLog(w.stream, text)
+	w.out(w.stream, text)
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,16 +28,33 @@ const (
 	hdrPlaneID  = "X-Plane-Backend-Id"
 )
 
-// serveProxy forwards /{token}/rest to the token's backend as /rest, HTTP and
-// WebSocket alike, with the x-verified-* headers set.
-func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
+// proxyServer is the proxy listener's surface: it forwards /{token}/rest
+// to the token's backend through the backend's own reverse proxy.
+type proxyServer struct {
+	core        *core
+	waitTimeout time.Duration // Config.ProxyWaitTimeout
+	bodyIdle    time.Duration // timeouts.proxyBodyIdle
+	errLog      *log.Logger   // ReverseProxy's errors, into Config.Logger
+}
+
+// proxyHandler is the proxy listener's handler.
+func (s *Server) proxyHandler() http.Handler {
+	return &proxyServer{
+		core: s.core, waitTimeout: s.cfg.ProxyWaitTimeout, bodyIdle: s.timeouts.proxyBodyIdle,
+		errLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// ServeHTTP forwards /{token}/rest to the token's backend as /rest, HTTP
+// and WebSocket alike, with the x-verified-* headers set.
+func (p *proxyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	escaped := r.URL.EscapedPath()
 	token, rest, _ := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
 	if token == "" {
 		proxyAnswer(w, http.StatusBadRequest)
 		return
 	}
-	g := s.reg.grant(token, time.Now())
+	g := p.core.reg.grant(token, time.Now())
 	if g == nil {
 		proxyAnswer(w, http.StatusGone)
 		return
@@ -52,7 +71,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		b.active.Add(-1)
 	}()
 
-	switch status := b.waitReady(r.Context(), s.cfg.ProxyWaitTimeout, s.closing); {
+	switch status := b.waitReady(r.Context(), p.waitTimeout, p.core.closing); {
 	case status == types.StatusReady:
 	case status.IsEnding():
 		proxyAnswer(w, http.StatusGone)
@@ -69,9 +88,19 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		out.URL.RawPath = "/" + rest
 		out.URL.Path, _ = url.PathUnescape(out.URL.RawPath)
 	}
-	for name := range out.Header {
+	setVerified(out.Header, g, escaped)
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = &idleBody{ReadCloser: out.Body, rc: http.NewResponseController(w), idle: p.bodyIdle}
+	}
+	b.reverseProxy(p.errLog, p.core.log).ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+}
+
+// setVerified replaces every x-verified-* header of h with the identity g
+// stands for, and path the path the client asked for.
+func setVerified(h http.Header, g *grant, path string) {
+	for name := range h {
 		if isVerifiedHeader(name) {
-			delete(out.Header, name)
+			delete(h, name)
 		}
 	}
 	// One array holds the verified values, each slice capped so that an
@@ -79,20 +108,16 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	// Plane's proxy, a static token carries no user and no user data, and
 	// an empty secret (database/backend.rs route_info_for_static_token,
 	// proxy/proxy_server.rs prepare_request).
-	v := [...]string{g.user, g.userData, g.secret, b.id, escaped}
+	v := [...]string{g.user, g.userData, g.secret, g.b.id, path}
 	if g.user != "" {
-		out.Header[hdrUsername] = v[0:1:1]
+		h[hdrUsername] = v[0:1:1]
 	}
 	if !g.static {
-		out.Header[hdrUserData] = v[1:2:2]
+		h[hdrUserData] = v[1:2:2]
 	}
-	out.Header[hdrSecret] = v[2:3:3]
-	out.Header[hdrBackend] = v[3:4:4]
-	out.Header[hdrPath] = v[4:5:5]
-	if out.Body != nil && out.Body != http.NoBody {
-		out.Body = &idleBody{ReadCloser: out.Body, rc: http.NewResponseController(w), idle: s.timeouts.proxyBodyIdle}
-	}
-	b.proxy.ServeHTTP(&hijackTracker{ResponseWriter: w, b: b}, out)
+	h[hdrSecret] = v[2:3:3]
+	h[hdrBackend] = v[3:4:4]
+	h[hdrPath] = v[4:5:5]
 }
 
 // proxyAnswer answers a request the proxy does not forward with status
@@ -218,11 +243,26 @@ func (b *backend) waitReady(ctx context.Context, timeout time.Duration, closing 
 	}
 }
 
-// initProxy gives the backend its own reverse proxy and transport, whose
-// connections it tracks so that they can all be cut when it terminates.
-func (b *backend) initProxy() {
+// reverseProxy is the backend's own reverse proxy and transport, made on
+// the first call; the transport's connections are tracked so that they can
+// all be cut when the backend terminates. errLog and logger take what
+// goes wrong.
+func (b *backend) reverseProxy(errLog *log.Logger, logger *slog.Logger) *httputil.ReverseProxy {
+	b.proxyOnce.Do(func() {
+		transport := b.newTransport()
+		b.mu.Lock()
+		b.transport = transport
+		b.mu.Unlock()
+		b.proxy = b.newReverseProxy(transport, errLog, logger)
+	})
+	return b.proxy
+}
+
+// newTransport dials the backend's current address, tracking each
+// connection.
+func (b *backend) newTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	b.transport = &http.Transport{
+	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			c, err := dialer.DialContext(ctx, network, b.addr())
@@ -234,14 +274,17 @@ func (b *backend) initProxy() {
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	b.proxy = &httputil.ReverseProxy{
+}
+
+func (b *backend) newReverseProxy(transport *http.Transport, errLog *log.Logger, logger *slog.Logger) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = "backend" // the transport dials the backend's address
 			pr.SetXForwarded()
 			// ReverseProxy has already dropped, as hop-by-hop, every header
 			// the client named in Connection, the verified ones included.
-			// pr.In carries exactly the verified headers serveProxy set;
+			// pr.In carries exactly the verified headers ServeHTTP set;
 			// put them back so that a client cannot remove them.
 			for name, values := range pr.In.Header {
 				if isVerifiedHeader(name) {
@@ -249,10 +292,10 @@ func (b *backend) initProxy() {
 				}
 			}
 		},
-		Transport: b.transport,
+		Transport: transport,
 		// A backend that cuts a response short is routine here: log it with
 		// the proxy errors below, not on the process's standard logger.
-		ErrorLog: b.srv.proxyLog,
+		ErrorLog: errLog,
 		// FlushInterval stays 0: ReverseProxy already flushes every write of
 		// an SSE response and of one without a Content-Length, so streams
 		// pass as they come; flushing every write of a sized response too
@@ -266,7 +309,7 @@ func (b *backend) initProxy() {
 			if errors.Is(err, context.Canceled) {
 				return
 			}
-			b.srv.log.Debug("proxy error", "backend", b.id, "err", err)
+			logger.Debug("proxy error", "backend", b.id, "err", err)
 			proxyAnswer(w, http.StatusBadGateway)
 		},
 	}
@@ -316,11 +359,13 @@ func (b *backend) trackConn(c net.Conn) (net.Conn, error) {
 // proxied WebSockets.
 func (b *backend) closeProxy() {
 	b.mu.Lock()
-	conns := b.conns
+	conns, transport := b.conns, b.transport
 	b.conns = nil
 	b.mu.Unlock()
 	for c := range conns {
 		c.Close()
 	}
-	b.transport.CloseIdleConnections()
+	if transport != nil {
+		transport.CloseIdleConnections()
+	}
 }

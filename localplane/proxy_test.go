@@ -287,3 +287,26 @@ func TestNewRefusesAMissingCommand(t *testing.T) {
 	_, err := localplane.New(localplane.Config{Command: []string{"/nonexistent/backend"}})
 	assert.ErrorContains(t, err, "/nonexistent/backend")
 }
+
+// A Config names one runner: two or three of Command, Handler and Container
+// are refused by New, not silently ranked.
+func TestNewRefusesMoreThanOneRunner(t *testing.T) {
+	handler := func(localplane.Backend) http.Handler { return http.NotFoundHandler() }
+	command := []string{os.Args[0]}
+	container := &localplane.ContainerConfig{Image: "never-started"}
+	for name, cfg := range map[string]localplane.Config{
+		"command and handler":   {Command: command, Handler: handler},
+		"command and container": {Command: command, Container: container},
+		"handler and container": {Handler: handler, Container: container},
+		"all three":             {Command: command, Handler: handler, Container: container},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := localplane.New(cfg)
+			assert.Nil(t, s)
+			assert.ErrorContains(t, err, "more than one of Command, Handler and Container")
+		})
+	}
+	s, err := localplane.New(localplane.Config{Handler: handler})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}

@@ -1,8 +1,9 @@
 package localplane
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,10 +65,33 @@ type spawnRequest struct {
 	spec     spawnSpec
 	userData string
 	noSpawn  bool
-	hold     string // why a spawn may not happen now, or ""
-	// create makes the backend to spawn, with its id; it is called under
-	// the registry's lock and must not call back.
-	create func(id string, spec spawnSpec) *backend
+	// admit says whether a spawn may proceed (core.admit), and create
+	// makes the backend to spawn, with its id (core.newBackend). Both are
+	// called under the registry's lock and must not call back.
+	admit  func() error
+	create func(id, keyID string, spec spawnSpec) *backend
+}
+
+// jamsocketKeyID and planeKeyID namespace a key: Jamsocket keys live per
+// account, service and environment, Plane keys per namespace. Every part is
+// length-prefixed, so that no two different tuples give the same id
+// whatever bytes the parts hold (path segments may carry %00).
+func jamsocketKeyID(account, service, env, key string) string {
+	return joinKeyID("v2", account, service, env, key)
+}
+
+func planeKeyID(namespace, name string) string {
+	return joinKeyID("plane", namespace, name)
+}
+
+func joinKeyID(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(strconv.Itoa(len(p)))
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // connect returns the live backend holding req.keyID, or registers a new one
@@ -97,8 +121,9 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 		return connectResult{}, errKeyUnheld
 	case r.live >= r.bounds.live:
 		return connectResult{}, errTooMany
-	case req.hold != "":
-		return connectResult{}, holdError(req.hold)
+	}
+	if err := req.admit(); err != nil {
+		return connectResult{}, err
 	}
 	id := req.spec.id
 	if id == "" {
@@ -108,7 +133,7 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 	} else if r.byID[id] != nil {
 		return connectResult{}, errIDTaken
 	}
-	b := req.create(id, req.spec)
+	b := req.create(id, req.keyID, req.spec)
 	r.byID[id] = b
 	r.live++
 	if req.keyID != "" {
@@ -118,9 +143,6 @@ func (r *registry) connect(req spawnRequest) (connectResult, error) {
 	res.token, res.secret, _ = r.mintLocked(b, req.spec.user, req.userData) // the first token always fits
 	return res, nil
 }
-
-// holdError is the error of a spawn refused while spawns are held.
-func holdError(reason string) error { return fmt.Errorf("%w: %s", errNotReadyToSpawn, reason) }
 
 // mint mints a connection token for b, a backend still registered and not
 // terminated (else ErrNotRunning), within its bounds (else errTokensFull).

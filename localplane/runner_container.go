@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -99,13 +100,6 @@ type containerRunner struct {
 	builder Builder // names the image instead, when set
 }
 
-// imageRunner is a runner whose backends run an image, which it may not
-// have yet.
-type imageRunner interface {
-	// image is the image a backend started now runs, or why none may start.
-	image() (string, error)
-}
-
 // errNoImage holds the spawns of a container plane that has no image.
 var errNoImage = errors.New("no image to run yet")
 
@@ -127,6 +121,8 @@ func newContainerRunner(cfg ContainerConfig, grace time.Duration, builder Builde
 	return r, nil
 }
 
+// image is the image a backend started now runs, or why none may start
+// (imageRunner).
 func (r *containerRunner) image() (string, error) {
 	image, err := r.fixed, error(nil)
 	if r.builder != nil {
@@ -157,12 +153,6 @@ func (r *containerRunner) shutdown(ctx context.Context, log logger) error {
 		err = errors.Join(err, r.cli.Close())
 	}
 	return err
-}
-
-// logger is the part of *slog.Logger the runner uses.
-type logger interface {
-	Info(msg string, args ...any)
-	Warn(msg string, args ...any)
 }
 
 // removeLeftovers force-removes every local-plane container for which
@@ -218,6 +208,7 @@ type containerProc struct {
 	r      *containerRunner
 	id     string
 	pid    int
+	log    logger
 	exited chan int
 
 	stopOnce sync.Once
@@ -225,9 +216,6 @@ type containerProc struct {
 }
 
 func (p *containerProc) Exited() <-chan int { return p.exited }
-
-// PID is the host pid of the container's main process.
-func (p *containerProc) PID() int { return p.pid }
 
 // Signal stops the container with the grace period (soft: SIGTERM, SIGKILL
 // when the grace period is over) or kills it (hard).
@@ -252,70 +240,85 @@ func (p *containerProc) Signal(hard bool) {
 	})
 }
 
-func (r *containerRunner) start(b *backend) (proc, error) {
+// takesMounts: the container runner binds executable.mount at /plane-data.
+func (r *containerRunner) takesMounts() bool { return true }
+
+func (r *containerRunner) start(spec runSpec) (proc, started, error) {
 	image, err := r.image()
 	if err != nil {
-		return nil, holdError(err.Error())
+		return nil, started{}, fmt.Errorf("%w: %v", errNotReadyToSpawn, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	cfg, host, err := r.containerConfig(b, image)
+	p, err := r.create(ctx, spec, image)
+	if err != nil {
+		return nil, started{}, err
+	}
+	logs, port, err := p.run(ctx)
+	if err != nil {
+		p.remove()
+		return nil, started{}, err
+	}
+	go p.await(logs, spec.output)
+	return p, started{port: port, pid: p.pid, samplePID: p.pid, image: image, stats: p, at: time.Now()}, nil
+}
+
+// create creates the container of spec, without a disk limit when the
+// storage driver cannot apply one.
+func (r *containerRunner) create(ctx context.Context, spec runSpec, image string) (*containerProc, error) {
+	cfg, host, err := r.containerConfig(spec, image)
 	if err != nil {
 		return nil, err
 	}
-	name := "jamsocket-local-" + b.id
+	name := "jamsocket-local-" + spec.id
 	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil && host.StorageOpt != nil {
 		// Most storage drivers (overlay2 off xfs, vfs off xfs) cannot cap a
 		// container's disk: run it without, and say so.
-		b.srv.log.Warn("disk_limit_bytes not applied: the storage driver cannot limit a container's size",
-			"backend", b.id, "err", err)
+		spec.log.Warn("disk_limit_bytes not applied: the storage driver cannot limit a container's size", "err", err)
 		host.StorageOpt = nil
 		created, err = r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating the container: %w", err)
 	}
-	p := &containerProc{r: r, id: created.ID, exited: make(chan int, 1)}
-	remove := func() {
-		rctx, rcancel := context.WithTimeout(context.Background(), engineTimeout)
-		defer rcancel()
-		if _, err := r.cli.ContainerRemove(rctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			b.srv.log.Warn("removing the container", "backend", b.id, "err", err)
-		}
-	}
-	if _, err := r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
-		remove()
-		return nil, fmt.Errorf("starting the container: %w", err)
+	return &containerProc{r: r, id: created.ID, log: spec.log, exited: make(chan int, 1)}, nil
+}
+
+// run starts the container and follows its logs; it returns them and the
+// host port its port 8080 is published on.
+func (p *containerProc) run(ctx context.Context) (io.ReadCloser, int, error) {
+	cli := p.r.cli
+	if _, err := cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
+		return nil, 0, fmt.Errorf("starting the container: %w", err)
 	}
 	// Following the logs of a container that has not started ends at once;
 	// after the start they come from the first line on (the engine keeps
 	// them), even for a container that has already exited.
-	logs, err := r.cli.ContainerLogs(context.Background(), p.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	logs, err := cli.ContainerLogs(context.Background(), p.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
-		remove()
-		return nil, fmt.Errorf("following the container's logs: %w", err)
+		return nil, 0, fmt.Errorf("following the container's logs: %w", err)
 	}
-	inspect, err := r.cli.ContainerInspect(ctx, p.id, client.ContainerInspectOptions{})
+	inspect, err := cli.ContainerInspect(ctx, p.id, client.ContainerInspectOptions{})
 	port := 0
 	if err == nil {
 		port, err = publishedPort(inspect.Container)
 	}
 	if err != nil {
 		logs.Close()
-		remove()
-		return nil, fmt.Errorf("inspecting the container: %w", err)
+		return nil, 0, fmt.Errorf("inspecting the container: %w", err)
 	}
 	if inspect.Container.State != nil {
 		p.pid = inspect.Container.State.Pid
 	}
-	b.mu.Lock()
-	b.port, b.pid, b.startedAt, b.image, b.stats = port, p.pid, time.Now(), image, p
-	b.samplePID = p.pid
-	b.mu.Unlock()
+	return logs, port, nil
+}
 
-	stdout := &lineWriter{b: b, stream: "stdout"}
-	stderr := &lineWriter{b: b, stream: "stderr"}
+// await copies the container's output into its log until it ends, then
+// removes it and reports its exit code.
+func (p *containerProc) await(logs io.ReadCloser, output func(stream, line string)) {
+	stdout := &lineWriter{out: output, stream: "stdout"}
+	stderr := &lineWriter{out: output, stream: "stderr"}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -323,38 +326,44 @@ func (r *containerRunner) start(b *backend) (proc, error) {
 		stdout.flush() // a last line without a newline still counts
 		stderr.flush()
 	}()
-	go func() {
-		wait := r.cli.ContainerWait(context.Background(), p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-		code := 137
-		select {
-		case res := <-wait.Result:
-			code = int(res.StatusCode)
-		case err := <-wait.Error:
-			b.srv.log.Warn("waiting for the container", "backend", b.id, "err", err)
-		}
-		// The log stream ends with the container; bound the wait in case the
-		// engine keeps it open.
-		select {
-		case <-copied:
-		case <-time.After(2 * time.Second):
-			logs.Close()
-			<-copied
-		}
+	wait := p.r.cli.ContainerWait(context.Background(), p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	code := 137
+	select {
+	case res := <-wait.Result:
+		code = int(res.StatusCode)
+	case err := <-wait.Error:
+		p.log.Warn("waiting for the container", "err", err)
+	}
+	// The log stream ends with the container; bound the wait in case the
+	// engine keeps it open.
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
 		logs.Close()
-		remove()
-		p.exited <- code
-	}()
-	return p, nil
+		<-copied
+	}
+	logs.Close()
+	p.remove()
+	p.exited <- code
 }
 
-// containerConfig is the container b runs in, as Plane's drone makes it.
-func (r *containerRunner) containerConfig(b *backend, image string) (*container.Config, *container.HostConfig, error) {
-	env := b.backendEnv(containerPort)
+// remove force-removes the container.
+func (p *containerProc) remove() {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	if _, err := p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		p.log.Warn("removing the container", "err", err)
+	}
+}
+
+// containerConfig is the container spec runs in, as Plane's drone makes it.
+func (r *containerRunner) containerConfig(spec runSpec, image string) (*container.Config, *container.HostConfig, error) {
+	env := spec.envAt(containerPort)
 	cfg := &container.Config{
 		Image:        image,
 		Env:          make([]string, 0, len(env)),
 		ExposedPorts: network.PortSet{network.MustParsePort(strconv.Itoa(containerPort) + "/tcp"): {}},
-		Labels:       map[string]string{LabelOwner: r.instance, LabelBackend: b.id},
+		Labels:       map[string]string{LabelOwner: r.instance, LabelBackend: spec.id},
 	}
 	r.owner.addLabels(cfg.Labels)
 	for k, v := range env {
@@ -366,10 +375,10 @@ func (r *containerRunner) containerConfig(b *backend, image string) (*container.
 		},
 		NetworkMode: container.NetworkMode(r.network),
 	}
-	if err := checkResourceLimits(b.spec.limits); err != nil {
+	if err := checkResourceLimits(spec.limits); err != nil {
 		return nil, nil, err
 	}
-	if l := b.spec.limits; l != nil {
+	if l := spec.limits; l != nil {
 		host.Memory = l.MemoryLimitBytes
 		host.CPUPeriod = l.CPUPeriod
 		host.CPUQuota = cpuQuota(l.CPUPeriod, l.CPUPeriodPercent)
@@ -380,7 +389,7 @@ func (r *containerRunner) containerConfig(b *backend, image string) (*container.
 			host.StorageOpt = map[string]string{"size": strconv.FormatInt(l.DiskLimitBytes, 10)}
 		}
 	}
-	mounts, err := r.mounts(b)
+	mounts, err := r.mounts(spec)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,14 +39,14 @@ func defaultMountBase() string {
 // maxMountName is the longest directory name most file systems take.
 const maxMountName = 255
 
-// mounts is the bind mount of b's executable.mount, or nil when it has
+// mounts is the bind mount of spec's executable.mount, or nil when it has
 // none. It creates the base (0700) and the mount's directory when missing.
-func (r *containerRunner) mounts(b *backend) ([]mount.Mount, error) {
-	m := b.spec.mount
+func (r *containerRunner) mounts(spec runSpec) ([]mount.Mount, error) {
+	m := spec.mount
 	if m == nil || (!m.ByKey && m.Path == "") {
 		return nil, nil
 	}
-	name := b.spec.key
+	name := spec.key
 	if m.Path != "" {
 		if err := validateMountPath(m.Path); err != nil {
 			return nil, err

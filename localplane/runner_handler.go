@@ -31,7 +31,6 @@ type handlerProc struct {
 }
 
 func (p *handlerProc) Exited() <-chan int { return p.exited }
-func (p *handlerProc) PID() int           { return 0 }
 
 func (p *handlerProc) exit(code int) {
 	p.once.Do(func() {
@@ -59,43 +58,39 @@ func (p *handlerProc) Signal(hard bool) {
 	})
 }
 
-func (r handlerRunner) start(b *backend) (_ proc, err error) {
+func (r handlerRunner) start(spec runSpec) (proc, started, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, started{}, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	env := b.backendEnv(port)
-	output := &lineWriter{b: b, stream: "stdout"}
+	output := &lineWriter{out: spec.output, stream: "stdout"}
 	desc := Backend{
-		ID: b.id, Key: b.spec.key, User: b.spec.user, Auth: b.spec.auth, Env: env, Port: port,
+		ID: spec.id, Key: spec.key, User: spec.user, Auth: spec.auth, Env: spec.envAt(port), Port: port,
 		Output: output,
 	}
 	handler, err := callHandler(r.newHandler, desc)
 	if err != nil {
 		ln.Close()
-		return nil, err
+		return nil, started{}, err
 	}
 	softCtx, cancel := context.WithCancel(context.Background())
 	p := &handlerProc{
 		srv: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          log.New(&lineWriter{b: b, stream: "stderr"}, "", 0),
+			ErrorLog:          log.New(&lineWriter{out: spec.output, stream: "stderr"}, "", 0),
 		},
 		exited: make(chan int, 1), softCtx: softCtx, cancelOff: cancel, output: output,
 	}
-	b.mu.Lock()
-	b.port, b.startedAt = port, time.Now()
-	b.samplePID = os.Getpid() // it runs in the plane: its numbers are the plane's
-	b.mu.Unlock()
 	go func() {
 		if err := p.srv.Serve(ln); err != http.ErrServerClosed {
-			b.appendLog("stderr", "serve: "+err.Error())
+			spec.output("stderr", "serve: "+err.Error())
 			p.exit(1)
 		}
 	}()
-	return p, nil
+	// It runs in the plane: its numbers are the plane's.
+	return p, started{port: port, samplePID: os.Getpid(), at: time.Now()}, nil
 }
 
 // callHandler calls Config.Handler, turning a panic into an error.

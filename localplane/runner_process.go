@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
@@ -17,9 +17,10 @@ import (
 // processRunner runs each backend as a child process of Config.Command,
 // through the OS layer.
 type processRunner struct {
-	argv  []string
-	dir   string
-	ports portSet
+	argv    []string
+	dir     string
+	passEnv func(environ []string) []string // what of the plane's environment passes (Config.passEnv)
+	ports   portSet
 
 	mu      sync.Mutex
 	starter *osproc.Starter // started with the first backend, ended by close
@@ -29,7 +30,7 @@ type processRunner struct {
 // to be taken before it could bind it.
 const maxStarts = 3
 
-func (r *processRunner) start(b *backend) (proc, error) {
+func (r *processRunner) start(spec runSpec) (proc, started, error) {
 	r.mu.Lock()
 	if r.starter == nil {
 		r.starter = osproc.NewStarter()
@@ -37,42 +38,44 @@ func (r *processRunner) start(b *backend) (proc, error) {
 	starter := r.starter
 	r.mu.Unlock()
 
-	p := &process{
-		r: r, b: b, starter: starter, exited: make(chan int, 1),
-		stdout: &lineWriter{b: b, stream: "stdout"},
-		stderr: &lineWriter{b: b, stream: "stderr"},
+	p := &process{r: r, spec: spec, starter: starter, exited: make(chan int, 1), restarts: make(chan started, maxStarts)}
+	output := func(stream, line string) {
+		if isAddrInUse(line) {
+			p.addrInUse.Store(true)
+		}
+		spec.output(stream, line)
 	}
-	if err := p.startOnce(); err != nil {
-		return nil, err
+	p.stdout = &lineWriter{out: output, stream: "stdout"}
+	p.stderr = &lineWriter{out: output, stream: "stderr"}
+	st, err := p.startOnce()
+	if err != nil {
+		return nil, started{}, err
 	}
-	b.logLimits(p.cur.LimitsError())
+	logLimits(spec, p.cur.LimitsError())
 	go p.supervise()
-	return p, nil
+	return p, st, nil
 }
 
 // process is a backend process: one OS process, or a few in turn when the
 // port of one was taken before it bound it.
 type process struct {
 	r              *processRunner
-	b              *backend
+	spec           runSpec
 	starter        *osproc.Starter
 	stdout, stderr *lineWriter
-	exited         chan int // receives the exit code once
+	exited         chan int     // receives the exit code once
+	restarts       chan started // receives each start after the first
+	addrInUse      atomic.Bool  // the current process said its address was in use
 
 	mu       sync.Mutex
 	cur      *osproc.Process
 	port     int
-	logFrom  uint64 // the first log line of cur
-	signaled bool   // asked to stop: never started again
+	signaled bool // asked to stop: never started again
 }
 
 func (p *process) Exited() <-chan int { return p.exited }
 
-func (p *process) PID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur.PID()
-}
+func (p *process) restarted() <-chan started { return p.restarts }
 
 // Signal sends SIGTERM (soft) or SIGKILL (hard) to the process group.
 func (p *process) Signal(hard bool) {
@@ -83,17 +86,17 @@ func (p *process) Signal(hard bool) {
 }
 
 // startOnce starts the backend on a port of its own.
-func (p *process) startOnce() error {
+func (p *process) startOnce() (started, error) {
 	port, err := p.r.ports.take()
 	if err != nil {
-		return err
+		return started{}, err
 	}
-	logFrom := p.b.logNext()
+	p.addrInUse.Store(false)
 	op, err := p.starter.Start(osproc.Spec{
 		Argv:   p.r.argv,
 		Dir:    p.r.dir,
-		Env:    p.b.processEnv(port),
-		Limits: p.b.osLimits(),
+		Env:    p.env(port),
+		Limits: osLimits(p.spec.limits),
 	}, func(stream osproc.Stream, chunk []byte) {
 		if stream == osproc.Stderr {
 			p.stderr.Write(chunk)
@@ -103,15 +106,21 @@ func (p *process) startOnce() error {
 	})
 	if err != nil {
 		p.r.ports.release(port)
-		return err
+		return started{}, err
 	}
-	p.cur, p.port, p.logFrom = op, port, logFrom
-	b := p.b
-	b.mu.Lock()
-	b.port, b.pid, b.startedAt = port, op.PID(), time.Now()
-	b.samplePID = op.PID()
-	b.mu.Unlock()
-	return nil
+	p.cur, p.port = op, port
+	return started{port: port, pid: op.PID(), samplePID: op.PID(), at: time.Now()}, nil
+}
+
+// env is the whole environment of the backend process on port: the
+// variables of a Plane drone and the spawn's env, over the pass-through
+// set of the plane's own.
+func (p *process) env(port int) []string {
+	env := p.r.passEnv(os.Environ())
+	for k, v := range p.spec.envAt(port) {
+		env = append(env, k+"="+v) // later entries win
+	}
+	return env
 }
 
 // supervise waits for the process to exit, starts it again on another port
@@ -133,7 +142,7 @@ func (p *process) supervise() {
 		p.mu.Unlock()
 		if again {
 			// Logged outside p.mu: Config.BackendOutput is the user's code.
-			p.b.appendLog("stderr", fmt.Sprintf("localplane: port %d was taken before the backend bound it; starting it again on another port", taken))
+			p.spec.output("stderr", fmt.Sprintf("localplane: port %d was taken before the backend bound it; starting it again on another port", taken))
 			again = p.startAgain()
 		}
 		if !again {
@@ -144,30 +153,32 @@ func (p *process) supervise() {
 }
 
 // startAgain starts the backend again unless it was asked to stop
-// meanwhile; it reports whether it did.
+// meanwhile, and reports the start; it reports whether it did.
 func (p *process) startAgain() bool {
 	p.mu.Lock()
 	if p.signaled {
 		p.mu.Unlock()
 		return false
 	}
-	err := p.startOnce()
+	st, err := p.startOnce()
 	p.mu.Unlock()
 	if err != nil {
-		p.b.appendLog("stderr", "localplane: "+err.Error())
+		p.spec.output("stderr", "localplane: "+err.Error())
 		return false
 	}
+	p.restarts <- st // buffered for every restart
 	return true
 }
 
 // lostItsPort reports whether the process ended before the backend was
 // ready, saying its address was in use.
 func (p *process) lostItsPort() bool {
-	if st, _ := p.b.current(); st.Status.Rank() >= types.StatusReady.Rank() {
+	select {
+	case <-p.spec.ready:
 		return false
+	default:
+		return p.addrInUse.Load()
 	}
-	lines, _, _ := p.b.logsSince(p.logFrom)
-	return slices.ContainsFunc(lines, func(l logLine) bool { return isAddrInUse(l.text) })
 }
 
 // isAddrInUse reports whether an output line reports EADDRINUSE, as Go,
@@ -189,20 +200,8 @@ func (r *processRunner) shutdown(context.Context, logger) error {
 	return nil
 }
 
-// processEnv is the whole environment of a backend process: the variables
-// of a Plane drone and the spawn's env (backendEnv), over the pass-through
-// set of the plane's own.
-func (b *backend) processEnv(port int) []string {
-	env := b.srv.cfg.passEnv(os.Environ())
-	for k, v := range b.backendEnv(port) {
-		env = append(env, k+"="+v) // later entries win
-	}
-	return env
-}
-
 // osLimits is the spawn's resource limits, as the OS layer applies them.
-func (b *backend) osLimits() osproc.Limits {
-	l := b.spec.limits
+func osLimits(l *types.ResourceLimits) osproc.Limits {
 	if l == nil {
 		return osproc.Limits{}
 	}
@@ -214,17 +213,16 @@ func (b *backend) osLimits() osproc.Limits {
 }
 
 // logLimits logs what of the spawn's resource limits does not apply here.
-func (b *backend) logLimits(err error) {
-	l := b.spec.limits
+func logLimits(spec runSpec, err error) {
+	l := spec.limits
 	if l == nil {
 		return
 	}
-	log := b.srv.log.With("backend", b.id)
 	if err != nil {
-		log.Warn("resource limits not applied", "err", err)
+		spec.log.Warn("resource limits not applied", "err", err)
 	}
 	if l.CPUPeriod > 0 || l.CPUPeriodPercent > 0 {
-		log.Info("resource limit not applied locally", "limit", "cpu_period_percent")
+		spec.log.Info("resource limit not applied locally", "limit", "cpu_period_percent")
 	}
 }
 

@@ -16,12 +16,6 @@ import (
 // chooses, as on Plane), nor handler backends (their Env is a map handed
 // to a Go handler, not a process environment).
 
-// envChecker is a runner that refuses some names in a spawn's
-// executable.env.
-type envChecker interface {
-	checkEnv(env map[string]string) error
-}
-
 // errCodeLoadingEnv is the error of a connect whose executable.env sets a
 // name of codeLoadingEnv.
 var errCodeLoadingEnv = errors.New("executable.env may not set a variable that loads code into a process backend")

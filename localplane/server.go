@@ -3,8 +3,6 @@ package localplane
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,37 +11,35 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
-	"github.com/jamsocket-go/jamsocket/types"
 )
 
 // Server is a local plane: an API listener speaking Jamsocket's v2 API and
 // Plane's controller API, a proxy listener that connection URLs point at, and
 // the backends they run. Create one with New.
+//
+// The Server only binds and closes listeners: requests go to the HTTP
+// surfaces (api_*.go, proxy.go), which ask the core (core.go).
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	runner      runner
-	probeClient *http.Client
-	keepAlive   time.Duration // SSE keep-alive interval
-	timeouts    timeouts
-	proxyLog    *log.Logger // the backends' ReverseProxy errors, into cfg.Logger
-	reg         *registry   // the backends, their keys and tokens
+	cfg      Config
+	log      *slog.Logger
+	core     *core
+	sse      *streamer
+	urls     *listenURLs
+	services *serviceCatalog // the services of the service endpoints
+	timeouts timeouts
 
-	// mu guards the server's own state below; the registry has its own lock.
+	console *console // the web console
+	// The core's, for the console.
+	reg    *registry
+	runner runner
+
+	// mu guards the server's own state below; the core has its own locks.
 	mu       sync.Mutex
 	started  bool
 	closed   bool
-	services serviceCatalog // the services of the service endpoints
-	console  *console       // the web console, told of every backend change
-	spawns   spawnGate      // whether a spawn may start now (Config.Builder)
-	apiLn    net.Listener
-	proxyLn  net.Listener
 	apiSrv   *http.Server
 	proxySrv *http.Server
 
-	closing   chan struct{} // closed when Close begins; ends every stream
 	serving   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -83,34 +79,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		keepAlive: keepAliveInterval,
-		timeouts:  defaultTimeouts,
-		proxyLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-		probeClient: &http.Client{
-			Timeout:   2 * time.Second,
-			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
-		},
-		reg:     newRegistry(cfg.TokenTTL),
-		closing: make(chan struct{}),
+	r, err := newRunner(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case len(cfg.Command) > 0:
-		if err := osproc.LookPath(cfg.Command[0], cfg.Dir); err != nil {
-			return nil, fmt.Errorf("localplane: the backend command cannot be run: %w", err)
-		}
-		s.runner = &processRunner{argv: cfg.Command, dir: cfg.Dir}
-	case cfg.Handler != nil:
-		s.runner = handlerRunner{newHandler: cfg.Handler}
-	default:
-		if s.runner, err = newContainerRunner(*cfg.Container, cfg.GracePeriod, cfg.Builder); err != nil {
-			return nil, err
-		}
-	}
-	s.spawns = newSpawnGate(cfg.Builder, s.runner)
-	s.console = newConsole(s, s.spawns, cfg.Builder)
+	s := &Server{cfg: cfg, log: cfg.Logger, urls: new(listenURLs), services: new(serviceCatalog), timeouts: defaultTimeouts}
+	s.core = newCore(&s.cfg, r)
+	s.sse = &streamer{keepAlive: keepAliveInterval, closing: s.core.closing}
+	s.reg, s.runner = s.core.reg, r
+	s.console = newConsole(s, s.core.gate, cfg.Builder)
 	return s, nil
 }
 
@@ -142,43 +119,40 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.started = true
-	s.apiLn, s.proxyLn = apiLn, proxyLn
+	s.urls.set(urlOf(apiLn), urlOf(proxyLn))
 	// What net/http reports (panics, accept errors) goes to Config.Logger,
 	// not to the process's standard logger.
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	// No ReadTimeout or WriteTimeout: they would cut event streams and
 	// WebSockets. Bodies get their own read deadlines (readBody,
-	// proxyBody).
+	// idleBody).
 	t := s.timeouts
 	s.apiSrv = &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: t.header, IdleTimeout: t.idle, ErrorLog: errLog}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: t.header, IdleTimeout: t.idle, ErrorLog: errLog}
-	for _, l := range []struct {
-		name string
-		ln   net.Listener
-	}{{"API", apiLn}, {"proxy", proxyLn}} {
-		if ip := l.ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			where := "on " + ip.String()
-			if ip.IsUnspecified() {
-				where = "on every network interface"
-			}
-			s.log.Warn("the "+l.name+" listens "+where+", not only on loopback: anyone who can reach this machine on port "+
-				strconv.Itoa(l.ln.Addr().(*net.TCPAddr).Port)+" can "+exposure(l.name, s.cfg.Token != ""),
-				"addr", l.ln.Addr().String())
-		}
-	}
-	for _, srv := range []struct {
-		s  *http.Server
-		ln net.Listener
-	}{{s.apiSrv, apiLn}, {s.proxySrv, proxyLn}} {
-		s.serving.Go(func() {
-			if err := srv.s.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("serve", "addr", srv.ln.Addr().String(), "err", err)
-			}
-		})
-	}
-	s.warnAnyOrigin()
-	s.log.Info("local plane listening", "api", s.urlOf(apiLn), "proxy", s.urlOf(proxyLn))
+	s.proxySrv = &http.Server{Handler: s.proxyHandler(), ReadHeaderTimeout: t.header, IdleTimeout: t.idle, ErrorLog: errLog}
+	s.serve(s.apiSrv, apiLn, "API")
+	s.serve(s.proxySrv, proxyLn, "proxy")
+	warnAnyOrigin(&s.cfg, s.log)
+	s.log.Info("local plane listening", "api", s.urls.api(), "proxy", s.urls.proxy())
 	return nil
+}
+
+// serve serves srv on ln in the background, after warning when ln is
+// reachable from the network.
+func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
+	if addr := ln.Addr().(*net.TCPAddr); !addr.IP.IsLoopback() {
+		where := "on " + addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			where = "on every network interface"
+		}
+		s.log.Warn("the "+name+" listens "+where+", not only on loopback: anyone who can reach this machine on port "+
+			strconv.Itoa(addr.Port)+" can "+exposure(name, s.cfg.Token != ""),
+			"addr", ln.Addr().String())
+	}
+	s.serving.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "addr", ln.Addr().String(), "err", err)
+		}
+	})
 }
 
 // ListenAndServe starts the server, serves until ctx is done, then closes it.
@@ -198,21 +172,8 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
-		close(s.closing)
 		s.mu.Unlock()
-		all := s.reg.close()
-
-		for _, b := range all {
-			b.terminate(true, types.ReasonExternal) // ErrNotRunning is fine
-		}
-		for _, b := range all {
-			<-b.done
-			b.mu.Lock()
-			if b.forgetTimer != nil {
-				b.forgetTimer.Stop()
-			}
-			b.mu.Unlock()
-		}
+		s.core.close()
 		if s.apiSrv != nil {
 			s.closeErr = errors.Join(s.apiSrv.Close(), s.proxySrv.Close())
 		}
@@ -222,34 +183,47 @@ func (s *Server) Close() error {
 			cancel()
 		}
 		s.serving.Wait()
-		s.probeClient.CloseIdleConnections()
 	})
 	return s.closeErr
 }
 
 // APIURL is the base URL of the API listener, e.g. "http://127.0.0.1:8080";
 // empty before Start.
-func (s *Server) APIURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.urlOf(s.apiLn)
-}
+func (s *Server) APIURL() string { return s.urls.api() }
 
 // ProxyURL is the base URL of the proxy listener, e.g.
 // "http://127.0.0.1:9090"; connection URLs are ProxyURL + "/{token}/". Empty
 // before Start.
-func (s *Server) ProxyURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.urlOf(s.proxyLn)
+func (s *Server) ProxyURL() string { return s.urls.proxy() }
+
+// listenURLs are the base URLs of the two listeners, set once Start has
+// bound them; the surfaces build connection and status URLs from them.
+type listenURLs struct {
+	mu               sync.Mutex
+	apiURL, proxyURL string
+}
+
+func (u *listenURLs) set(api, proxy string) {
+	u.mu.Lock()
+	u.apiURL, u.proxyURL = api, proxy
+	u.mu.Unlock()
+}
+
+func (u *listenURLs) api() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.apiURL
+}
+
+func (u *listenURLs) proxy() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.proxyURL
 }
 
 // urlOf is the http URL of a listener, with an unspecified host (":8080")
 // shown as 127.0.0.1 so that the URL can be dialled.
-func (s *Server) urlOf(ln net.Listener) string {
-	if ln == nil {
-		return ""
-	}
+func urlOf(ln net.Listener) string {
 	a := ln.Addr().(*net.TCPAddr)
 	host := a.IP.String()
 	if a.IP.IsUnspecified() {
@@ -277,7 +251,7 @@ func (s *Server) Backends() []BackendView {
 
 // Backend returns the summary of one backend, if it is known.
 func (s *Server) Backend(id string) (BackendView, bool) {
-	b := s.lookup(id)
+	b := s.core.lookup(id)
 	if b == nil {
 		return BackendView{}, false
 	}
@@ -288,50 +262,4 @@ func (s *Server) Backend(id string) (BackendView, bool) {
 // SIGKILL after the grace period) or hard (SIGKILL). It returns as soon as
 // the request is accepted; watch the status for terminated. Errors:
 // ErrNotFound, ErrNotRunning.
-func (s *Server) Terminate(id string, hard bool) error {
-	b := s.lookup(id)
-	if b == nil {
-		return ErrNotFound
-	}
-	return b.terminate(hard, types.ReasonExternal)
-}
-
-func (s *Server) lookup(id string) *backend { return s.reg.backend(id) }
-
-// changed reports a backend's change to the console and Config.OnChange.
-func (s *Server) changed(b *backend, forgotten bool) {
-	s.console.publish(b.id)
-	if s.cfg.OnChange == nil {
-		return
-	}
-	sum := b.summary()
-	sum.Forgotten = forgotten
-	s.cfg.OnChange(sum)
-}
-
-// finished runs when a backend's lifecycle ends: the key is released, proxy
-// connections to it are cut, and it is forgotten after RetainTerminated.
-func (s *Server) finished(b *backend) {
-	early, closed := s.reg.finished(b) // early: the oldest terminated one, beyond the bound
-	b.closeProxy()
-	if !closed {
-		b.mu.Lock()
-		b.forgetTimer = time.AfterFunc(s.cfg.RetainTerminated, func() { s.forget(b) })
-		b.mu.Unlock()
-	}
-	close(b.done) // after forgetTimer is set, so that Close can stop it
-	if early != nil {
-		early.mu.Lock()
-		stopped := early.forgetTimer != nil && early.forgetTimer.Stop()
-		early.mu.Unlock()
-		if stopped {
-			s.forget(early)
-		}
-	}
-}
-
-// forget drops a terminated backend and its tokens.
-func (s *Server) forget(b *backend) {
-	s.reg.forget(b)
-	s.changed(b, true)
-}
+func (s *Server) Terminate(id string, hard bool) error { return s.core.terminate(id, hard) }

@@ -1,25 +1,5 @@
 package localplane
 
-import (
-	"context"
-	"errors"
-
-	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
-)
-
-// errNotReadyToSpawn is why a connect that would spawn is refused while
-// spawns are held (Config.Builder is building, or its last build failed)
-// or a container plane has no image. Connects answer it with 503, code
-// NotReadyToSpawn, on the Jamsocket surface and with Plane's 500, kind
-// NoDroneAvailable, on Plane's.
-var errNotReadyToSpawn = errors.New("not ready to spawn")
-
-// sampler is a backend whose resource use is read from somewhere other
-// than /proc (the engine's stats, for containers).
-type sampler interface {
-	sample(ctx context.Context) (osproc.Sample, error)
-}
-
 // spawnGate is the plane's answer to "may a spawn start now?", from the
 // Builder and the runner's image. It answers at once, so it may be asked
 // under a lock.

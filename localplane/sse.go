@@ -18,24 +18,31 @@ type sseEvent struct {
 // stream is complete after these events.
 type pollFunc func() (events []sseEvent, wake <-chan struct{}, done bool)
 
-// streamEvents answers r with a text/event-stream fed by poll. It sends a
+// streamer answers requests with event streams, which end when the plane
+// closes.
+type streamer struct {
+	keepAlive time.Duration   // the silence after which a keep-alive comment is sent
+	closing   <-chan struct{} // closed when the plane closes
+}
+
+// events answers r with a text/event-stream fed by poll. It sends a
 // keep-alive comment (":\n\n") after every keep-alive interval of silence and
 // returns when poll says done, the client goes away or the server closes.
-func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, poll pollFunc) {
+func (s *streamer) events(w http.ResponseWriter, r *http.Request, poll pollFunc) {
 	s.stream(w, r, poll, s.keepAlive)
 }
 
-// streamDataOnly is streamEvents without keep-alives: every line it sends is
-// a data: line. The official dev server's status stream is so
+// dataOnly is events without keep-alives: every line it sends is a data:
+// line. The official dev server's status stream is so
 // (cli/src/dev-server/index.ts handleStatusStreamRequest), and the official
 // browser client warns in the console about every other line.
-func (s *Server) streamDataOnly(w http.ResponseWriter, r *http.Request, poll pollFunc) {
+func (s *streamer) dataOnly(w http.ResponseWriter, r *http.Request, poll pollFunc) {
 	s.stream(w, r, poll, 0)
 }
 
-// stream is streamEvents with a keep-alive every keepAlive of silence, none
-// when keepAlive is 0.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, poll pollFunc, keepAlive time.Duration) {
+// stream is events with a keep-alive every keepAlive of silence, none when
+// keepAlive is 0.
+func (s *streamer) stream(w http.ResponseWriter, r *http.Request, poll pollFunc, keepAlive time.Duration) {
 	rc, ok := startSSE(w)
 	if !ok {
 		return
@@ -122,12 +129,13 @@ func statusEvents(b *backend, endOnTerminated bool, render func(state) *sseEvent
 	}
 }
 
-// streamLogs answers with the output lines of the backend named in the path,
-// each rendered by render: the kept ones, then live ones, ending after
-// terminated. Each line's id is its number; a client resuming with
-// Last-Event-ID gets only the lines after it.
-func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, render func(logLine) []byte) {
-	b := s.jamsocketBackend(w, r)
+// backendLogs answers with the output lines of the backend named in the
+// path (Jamsocket's 404 if c has none), each rendered by render: the kept
+// ones, then live ones, ending after terminated. Each line's id is its
+// number; a client resuming with Last-Event-ID gets only the lines after
+// it.
+func (s *streamer) backendLogs(c *core, w http.ResponseWriter, r *http.Request, render func(logLine) []byte) {
+	b := jamsocketBackend(c, w, r)
 	if b == nil {
 		return
 	}
@@ -135,7 +143,7 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, render func(
 	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
 		from = last + 1
 	}
-	s.streamEvents(w, r, logEvents(b, from, render))
+	s.events(w, r, logEvents(b, from, render))
 }
 
 // logEvents is a pollFunc over a backend's output lines, each rendered by
