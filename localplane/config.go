@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -168,34 +167,6 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return cfg, nil
-}
-
-// DefaultPassEnv is the part of the plane's environment every backend process
-// inherits: what programs need to find things and speak the user's
-// language. A name ending in "*" is a prefix.
-func DefaultPassEnv() []string {
-	return []string{
-		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR", "TMP", "TEMP",
-		"LANG", "LANGUAGE", "LC_*", "SYSTEMROOT", "COMSPEC",
-		"GODEBUG", "GOMAXPROCS", "GORACE", "GOTRACEBACK", "GOCOVERDIR",
-	}
-}
-
-// passEnv is the part of environ (as os.Environ gives it) a backend
-// process inherits.
-func (cfg *Config) passEnv(environ []string) []string {
-	names := append(DefaultPassEnv(), cfg.PassEnv...)
-	var out []string
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, n := range names {
-			if n == name || (strings.HasSuffix(n, "*") && strings.HasPrefix(name, n[:len(n)-1])) {
-				out = append(out, kv)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // countTrue is how many of conds are true.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"strconv"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
@@ -38,14 +36,6 @@ type runSpec struct {
 	// ready is closed once the backend has answered the readiness probe.
 	ready <-chan struct{}
 	log   *slog.Logger // the plane's, with the backend's id
-}
-
-// envAt is the backend's environment with PORT set to port.
-func (s *runSpec) envAt(port int) map[string]string {
-	env := make(map[string]string, len(s.env)+1)
-	maps.Copy(env, s.env)
-	env["PORT"] = strconv.Itoa(port)
-	return env
 }
 
 // started is what a runner started, for the plane to show and use.
