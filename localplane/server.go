@@ -17,8 +17,9 @@ import (
 // Plane's controller API, a proxy listener that connection URLs point at, and
 // the backends they run. Create one with New.
 //
-// The Server only binds and closes listeners: requests go to the HTTP
-// surfaces (api_*.go, proxy.go), which ask the core (core.go).
+// The Server binds and closes the listeners and answers the Go API;
+// requests go to the HTTP surfaces (api_*.go, proxy.go), which ask the core
+// (core.go).
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
