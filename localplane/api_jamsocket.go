@@ -33,8 +33,9 @@ type jamsocketAPI struct{ surface }
 func (a jamsocketAPI) routes(mux *http.ServeMux) {
 	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return requireToken(a.cfg.Token, h, jamsocketUnauthorized) }
 	named := func(h http.HandlerFunc) http.HandlerFunc { return ctrl(seen(a.core.reg, h)) }
-	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", named(a.connect))
-	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", named(a.connect))
+	connect := a.core.tel.connectHandler(named(a.connect))
+	mux.HandleFunc("POST /v2/service/{account}/{service}/connect", connect)
+	mux.HandleFunc("POST /v2/service/{account}/{service}/{environment}/connect", connect)
 	mux.HandleFunc("GET /v2/backend/{id}/status", a.status)
 	mux.HandleFunc("GET /v2/backend/{id}/status/stream", a.statusStream)
 	mux.HandleFunc("POST /v2/backend/{id}/terminate", ctrl(a.terminate))
@@ -62,7 +63,7 @@ func (a jamsocketAPI) connect(w http.ResponseWriter, r *http.Request) {
 	if spec.keyGiven {
 		keyID = jamsocketKeyID(spec.account, spec.service, spec.env, req.Key)
 	}
-	res, err := a.core.connect(keyID, spec, req.NoSpawn)
+	res, err := a.core.connect(r.Context(), keyID, spec, req.NoSpawn)
 	if err != nil {
 		ref, _ := connectRefusals(err)
 		jamsocketError(w, ref.status, ref.code, ref.text(err))

@@ -29,7 +29,7 @@ type planeAPI struct{ surface }
 // Config.Token, and its catch-alls.
 func (a planeAPI) routes(mux *http.ServeMux) {
 	ctrl := func(h http.HandlerFunc) http.HandlerFunc { return requireToken(a.cfg.Token, h, planeUnauthorized) }
-	mux.HandleFunc("POST /ctrl/connect", ctrl(a.connect))
+	mux.HandleFunc("POST /ctrl/connect", a.core.tel.connectHandler(ctrl(a.connect)))
 	mux.HandleFunc("POST /ctrl/b/{id}/soft-terminate", ctrl(a.terminate(false)))
 	mux.HandleFunc("POST /ctrl/b/{id}/hard-terminate", ctrl(a.terminate(true)))
 	mux.HandleFunc("GET /ctrl/status", ctrl(a.ctrlStatus))
@@ -57,7 +57,7 @@ func (a planeAPI) connect(w http.ResponseWriter, r *http.Request) {
 		planeError(w, http.StatusBadRequest, wire.PlaneKindOther, err.Error())
 		return
 	}
-	res, err := a.core.connect(keyID, spec, req.SpawnConfig == nil)
+	res, err := a.core.connect(r.Context(), keyID, spec, req.SpawnConfig == nil)
 	if err != nil {
 		_, ref := connectRefusals(err)
 		planeError(w, ref.status, ref.code, ref.text(err))

@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/localplane"
 )
 
@@ -26,6 +31,31 @@ func BenchmarkConnect(b *testing.B) {
 	url := srv.APIURL() + "/v2/service/bench/bench/connect"
 	body := []byte(`{"key":"bench-key","user":"ann","auth":{"role":"editor"}}`)
 	benchPosts(b, hc, url, "application/json", body)
+}
+
+// BenchmarkConnectTracing is BenchmarkConnect with the plane's tracing
+// off (no provider installed: the global one, which does not record) and
+// with a provider that records every span (and exports none): the cost of
+// the connect's server span. "off" is BenchmarkConnect.
+func BenchmarkConnectTracing(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		tp   trace.TracerProvider
+	}{
+		{"off", nil},
+		{"recording", sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, client := benchPlane(b, localplane.Config{
+				Handler: okHandler, TokenTTL: time.Millisecond, TracerProvider: tc.tp, Propagator: propagation.TraceContext{},
+			})
+			if _, err := client.Spawn(b.Context(), &jamsocket.ConnectRequest{Key: "bench-key"}); err != nil {
+				b.Fatal(err)
+			}
+			benchPosts(b, benchClient(b), srv.APIURL()+"/v2/service/bench/bench/connect", "application/json",
+				[]byte(`{"key":"bench-key","user":"ann","auth":{"role":"editor"}}`))
+		})
+	}
 }
 
 // BenchmarkProxyPost sends a 4 KiB POST body through the plane's proxy to a

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/localplane"
 	"github.com/jamsocket-go/jamsocket/types"
@@ -104,6 +106,10 @@ func buildBenchBackend(b *testing.B) string {
 func BenchmarkSpawnToReady(b *testing.B) {
 	b.Run("handler", func(b *testing.B) {
 		benchSpawnToReady(b, localplane.Config{Handler: okHandler})
+	})
+	b.Run("handler-traced", func(b *testing.B) { // every span recorded, none exported
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		benchSpawnToReady(b, localplane.Config{Handler: okHandler, TracerProvider: tp})
 	})
 	b.Run("process", func(b *testing.B) {
 		benchSpawnToReady(b, localplane.Config{Command: []string{buildBenchBackend(b)}})

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures a local plane. The zero Config is not usable: set
@@ -122,6 +125,16 @@ type Config struct {
 	// container plane runs the image it names, and the web console shows
 	// its log and rebuilds through it. See Builder.
 	Builder Builder
+	// TracerProvider receives the plane's OpenTelemetry spans: a server
+	// span per connect request, and each spawned backend's start with its
+	// steps, the runner's start and the readiness probe (README, "Tracing
+	// and metrics"). Nil means the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+	// Propagator reads the caller's trace context (W3C traceparent) from
+	// a connect request, so that the plane's spans join the caller's
+	// trace. Nil means the global one, otel.GetTextMapPropagator(), which
+	// reads nothing until one is installed.
+	Propagator propagation.TextMapPropagator
 }
 
 // Defaults of Config.

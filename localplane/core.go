@@ -1,6 +1,7 @@
 package localplane
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ type core struct {
 	probeClient *http.Client
 	hub         *consoleHub // numbers every change, for the console
 	gate        spawnGate   // whether a spawn may start now (admit)
+	tel         *telemetry
 
 	closing   chan struct{} // closed when the plane begins to close; ends every stream
 	closeOnce sync.Once
@@ -39,6 +41,7 @@ func newCore(cfg *Config, r runner) *core {
 		probeClient: newProbeClient(),
 		hub:         new(consoleHub),
 		gate:        newSpawnGate(cfg.Builder, r),
+		tel:         newTelemetry(cfg),
 		closing:     make(chan struct{}),
 	}
 	return c
@@ -56,8 +59,11 @@ type connectResult struct {
 // connect returns the backend holding keyID, or spawns one from spec (unless
 // noSpawn), and mints a token bound to spec.user and spec.auth; the
 // registry makes the lookup, admit and the insertion one step. Its errors
-// are the connect errors of errors.go, or a bad spec's.
-func (c *core) connect(keyID string, spec spawnSpec, noSpawn bool) (connectResult, error) {
+// are the connect errors of errors.go, or a bad spec's. ctx carries the
+// connect's span, which the outcome is recorded on and the spawned
+// backend's spans continue.
+func (c *core) connect(ctx context.Context, keyID string, spec spawnSpec, noSpawn bool) (res connectResult, err error) {
+	defer func() { connected(ctx, res, err) }()
 	if err := validateSpec(&spec); err != nil {
 		return connectResult{}, err
 	}
@@ -80,7 +86,7 @@ func (c *core) connect(keyID string, spec spawnSpec, noSpawn bool) (connectResul
 	if !spec.keyGiven {
 		spec.key = "lk-" + randomID(14)
 	}
-	res, err := c.reg.connect(spawnRequest{
+	res, err = c.reg.connect(spawnRequest{
 		keyID: keyID, spec: spec, userData: userData, noSpawn: noSpawn,
 		admit: c.admit, create: c.newBackend,
 	})
@@ -88,7 +94,7 @@ func (c *core) connect(keyID string, spec spawnSpec, noSpawn bool) (connectResul
 		return res, err
 	}
 	c.log.Info("backend scheduled", "backend", res.b.id, "key", res.b.spec.key)
-	go c.run(res.b)
+	go c.run(afterConnect(ctx), res.b)
 	return res, nil
 }
 

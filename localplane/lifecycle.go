@@ -15,9 +15,12 @@ import (
 // run drives a backend through its lifecycle, in Plane's order: loading,
 // starting, waiting, ready, then terminating / hard-terminating and
 // terminated. It is the only writer of statuses after scheduled.
-func (c *core) run(b *backend) {
+func (c *core) run(parent context.Context, b *backend) {
 	defer c.finished(b)
-	l := &lifecycle{c: c, b: b, log: c.log.With("backend", b.id), lastLive: types.StatusWaiting, ready: make(chan struct{})}
+	l := &lifecycle{
+		c: c, b: b, log: c.log.With("backend", b.id), trace: c.tel.backendStart(parent, b),
+		lastLive: types.StatusWaiting, ready: make(chan struct{}),
+	}
 	if !l.start() {
 		return
 	}
@@ -35,6 +38,7 @@ type lifecycle struct {
 	c        *core
 	b        *backend
 	log      *slog.Logger
+	trace    *startSpan // until ready, or the end of a backend never ready
 	p        proc
 	restarts <-chan started // nil unless the proc is a restarter
 
@@ -64,7 +68,14 @@ func (l *lifecycle) start() bool {
 		return false
 	}
 	l.setStatus(types.StatusStarting)
-	p, st, err := l.c.runner.start(l.runSpec())
+	var (
+		p  proc
+		st started
+	)
+	err := l.trace.runnerStart(func() (err error) {
+		p, st, err = l.c.runner.start(l.runSpec())
+		return err
+	})
 	if err != nil {
 		l.failed(types.StatusStarting, err)
 		return false
@@ -94,6 +105,7 @@ func (l *lifecycle) runSpec() runSpec {
 func (l *lifecycle) failed(last types.BackendStatus, err error) {
 	l.log.Error("backend failed to start", "err", err)
 	l.b.appendLog("stderr", "localplane: "+err.Error())
+	l.trace.fail(last)
 	l.set(neverRan(last))
 }
 
@@ -104,7 +116,12 @@ func (l *lifecycle) failed(last types.BackendStatus, err error) {
 // (database/connect.rs, database/backend.rs termination_candidates), so a
 // backend slow to start can be swept before it is ready.
 func (l *lifecycle) arm(ctx context.Context) {
-	go probe(ctx, l.c.probeClient, l.b.addr, l.ready)
+	go func(ready chan<- struct{}) {
+		err := l.trace.probe(ctx, func(ctx context.Context) (int, error) { return probe(ctx, l.c.probeClient, l.b.addr) })
+		if err == nil {
+			close(ready)
+		}
+	}(l.ready)
 	l.startup = time.NewTimer(l.c.cfg.StartupTimeout)
 	l.startupC = l.startup.C
 	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)
@@ -238,9 +255,10 @@ func timerC(d time.Duration, from time.Time) <-chan time.Time {
 // set records st and reports the change; it reports whether st moved the
 // backend forward.
 func (l *lifecycle) set(st state) bool {
-	if !l.b.setState(st) {
+	if !l.b.setState(&st) {
 		return false
 	}
+	l.trace.status(st)
 	l.c.changed(l.b, false)
 	return true
 }
@@ -249,10 +267,11 @@ func (l *lifecycle) setStatus(status types.BackendStatus) bool {
 	return l.set(state{BackendState: types.BackendState{Status: status}})
 }
 
-// setState appends st to the history, stamped with the current time, unless
+// setState appends st to the history, stamped with the current time (set
+// in st too), unless
 // it would not move the backend forward. It reports whether it did. Only
 // the lifecycle calls it.
-func (b *backend) setState(st state) bool {
+func (b *backend) setState(st *state) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n := len(b.history); n > 0 && st.Status.Rank() <= b.history[n-1].Status.Rank() {
@@ -264,7 +283,7 @@ func (b *backend) setState(st state) bool {
 	if n := len(b.history); n > 0 && !st.Time.After(b.history[n-1].Time) {
 		st.Time = b.history[n-1].Time.Add(time.Millisecond)
 	}
-	b.history = append(b.history, st)
+	b.history = append(b.history, *st)
 	b.notifyLocked()
 	return true
 }

@@ -25,21 +25,21 @@ func newProbeClient() *http.Client {
 	}
 }
 
-// probe closes ready once addr answers an HTTP request: any HTTP response
-// counts. addr is read before each try: a process backend may start again
-// on another port.
-func probe(ctx context.Context, client *http.Client, addr func() string, ready chan<- struct{}) {
+// probe returns once addr answers an HTTP request (any HTTP response
+// counts), with the number of requests it took, or ctx's error. addr is
+// read before each try: a process backend may start again on another port.
+func probe(ctx context.Context, client *http.Client, addr func() string) (attempts int, err error) {
 	delay := probeFirst
 	for {
+		attempts++
 		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr()+"/", nil)
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
-			close(ready)
-			return
+			return attempts, nil
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return attempts, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, probeMax)
