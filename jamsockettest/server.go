@@ -31,6 +31,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/internal/dockerbuild"
@@ -68,6 +70,11 @@ type Options struct {
 	Configure func(*localplane.Config)
 	// ClientOptions are passed to the Client.
 	ClientOptions []jamsocket.Option
+	// TracerProvider, if set, receives the plane's OpenTelemetry spans
+	// (localplane.Config.TracerProvider): its connects, each backend's
+	// start with its steps, the runner's start and the readiness probe.
+	// The plane reads the caller's trace context as W3C traceparent.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a running local plane and a Client for it.
@@ -135,6 +142,9 @@ func Start(opts *Options) (*Server, error) {
 		Command:   opts.Command,
 		Handler:   opts.Handler,
 		Logger:    slog.New(slog.DiscardHandler),
+
+		TracerProvider: opts.TracerProvider,
+		Propagator:     propagation.TraceContext{},
 	}
 	switch {
 	case opts.Image != "" || opts.Dockerfile != "":
