@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
@@ -313,6 +314,32 @@ func TestConsoleConnectWatchAndTerminate(t *testing.T) {
 		waitJS(end+`.textContent === 'external, signal 9 (SIGKILL)' && !`+end+`.classList.contains('bad')`),
 	)
 	screenshot(t, tab, "backends-ended")
+}
+
+// The backend's page shows the steps of its start, as the plane's trace
+// names them, with their durations; the slow one is marked.
+func TestConsoleShowsTheStartupSteps(t *testing.T) {
+	tab := newTab(t)
+	p := startPlane(t, localplane.Config{Handler: slowFirstAnswer(300 * time.Millisecond)})
+	res := p.connect(map[string]any{})
+	p.statusStream(res.BackendID).until(types.StatusReady)
+
+	steps := `[...document.querySelectorAll('#b-steps li')]`
+	do(t, tab,
+		chromedp.Navigate(p.APIURL()+"/#/b/"+res.BackendID),
+		waitJS(steps+`.length === 4`),
+	)
+	screenshot(t, tab, "startup-steps")
+	assert.Equal(t, "scheduled,loading,starting,waiting",
+		run(t, tab, chromedp.Evaluate[string](steps+`.map(li => li.dataset.status).join(',')`)))
+	assert.Equal(t, "waiting", run(t, tab, chromedp.Evaluate[string](`document.querySelector('#b-steps li.slow').dataset.status`)))
+	waiting := run(t, tab, chromedp.Text(css(`#b-steps li[data-status="waiting"]`)))
+	assert.Contains(t, waiting, "readiness probe")
+	assert.Regexp(t, `(\d+ ms|[\d.]+ s) \(longest\)$`, waiting)
+	// The meters share one scale: the whole start.
+	assert.True(t, run(t, tab, chromedp.Evaluate[bool](
+		steps+`.reduce((sum, li) => sum + li.querySelector('meter').value, 0) === document.querySelector('#b-steps meter').max`)))
+	assert.Regexp(t, `^\(ready in (\d+ ms|[\d.]+ s)\)$`, run(t, tab, chromedp.Text(css(`#b-startup`))))
 }
 
 func TestConsoleWithTokenRefusesWithoutIt(t *testing.T) {

@@ -178,21 +178,27 @@ func assertNoSecrets(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets map[st
 	assert.Greater(t, checked, 20, "attributes checked")
 }
 
-// A backend slow to answer its first request: the probe is the long span,
-// and waiting→ready the long step of the start span.
-func TestSpansShowTheSlowStep(t *testing.T) {
-	const slow = 400 * time.Millisecond
-	p, spans := tracedPlane(t, localplane.Config{Handler: func(localplane.Backend) http.Handler {
+// slowFirstAnswer makes handler backends that answer their first request
+// (the readiness probe's) after d: a backend slow to start.
+func slowFirstAnswer(d time.Duration) func(localplane.Backend) http.Handler {
+	return func(localplane.Backend) http.Handler {
 		first := make(chan struct{}, 1)
 		first <- struct{}{}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-first:
-				time.Sleep(slow) // the backend's slow start, not a wait for the test
+				time.Sleep(d) // the backend's slow start, not a wait for the test
 			default:
 			}
 		})
-	}})
+	}
+}
+
+// A backend slow to answer its first request: the probe is the long span,
+// and waiting→ready the long step of the start span.
+func TestSpansShowTheSlowStep(t *testing.T) {
+	const slow = 400 * time.Millisecond
+	p, spans := tracedPlane(t, localplane.Config{Handler: slowFirstAnswer(slow)})
 	res := p.connect(map[string]any{})
 	p.statusStream(res.BackendID).until(types.StatusReady)
 	byName := endedSpans(t, p, spans)

@@ -352,6 +352,8 @@ async function showBackend(id) {
   $('b-summary').textContent = '';
   $('b-msg').textContent = '';
   $('b-timeline').replaceChildren();
+  $('b-steps').replaceChildren();
+  $('b-startup').textContent = '';
   $('log').replaceChildren();
   $('log-count').textContent = '';
   $('b-spawn').textContent = '';
@@ -400,10 +402,42 @@ function showState(b) {
     return li;
   });
   $('b-timeline').replaceChildren(...items);
+  showSteps(b);
   const ended = st.status === 'terminated';
   $('b-open').disabled = ended;
   $('b-soft').disabled = ended || st.status === 'terminating' || st.status === 'hard-terminating';
   $('b-hard').disabled = ended || st.status === 'hard-terminating';
+}
+
+// The steps of a backend's start, named as the plane's trace names them
+// (localplane.backend.start's status events; the runner's start and the
+// readiness probe are spans of their own): each lasts from its status to
+// the next one in the history. The longest is marked.
+const STEPS = {
+  scheduled: 'scheduled',
+  loading: 'loading',
+  starting: 'starting: the runner starts it',
+  waiting: 'waiting: the readiness probe',
+};
+
+function showSteps(b) {
+  const steps = [];
+  for (let i = 0; i + 1 < b.statuses.length && STEPS[b.statuses[i].status]; i++) {
+    steps.push({ status: b.statuses[i].status, ms: Date.parse(b.statuses[i + 1].time) - Date.parse(b.statuses[i].time) });
+  }
+  const total = steps.reduce((sum, s) => sum + s.ms, 0);
+  const longest = steps.reduce((max, s) => (s.ms > max.ms ? s : max), { ms: -1 });
+  $('b-steps').replaceChildren(...steps.map((s) => {
+    const li = el('li');
+    li.dataset.status = s.status;
+    const bar = el('meter');
+    bar.min = 0; bar.max = Math.max(total, 1); bar.value = s.ms;
+    li.append(STEPS[s.status], bar, duration(s.ms));
+    if (s === longest && steps.length > 1) { li.classList.add('slow'); li.append(' (longest)'); }
+    return li;
+  }));
+  const ready = b.statuses.find((s) => s.status === 'ready');
+  $('b-startup').textContent = ready ? `(ready in ${duration(Date.parse(ready.time) - Date.parse(b.statuses[0].time))})` : '';
 }
 
 const MAX_LOG_LINES = 2000;
