@@ -70,10 +70,13 @@ type Options struct {
 	Configure func(*localplane.Config)
 	// ClientOptions are passed to the Client.
 	ClientOptions []jamsocket.Option
-	// TracerProvider, if set, receives the plane's OpenTelemetry spans
-	// (localplane.Config.TracerProvider): its connects, each backend's
-	// start with its steps, the runner's start and the readiness probe.
-	// The plane reads the caller's trace context as W3C traceparent.
+	// TracerProvider, if set, receives the OpenTelemetry spans of the
+	// Client (jamsocket.WithTracerProvider, before ClientOptions) and of
+	// the plane (localplane.Config.TracerProvider): its connects, each
+	// backend's start with its steps, the runner's start and the readiness
+	// probe. The plane reads the caller's trace context as W3C
+	// traceparent, so a spawn is one trace from the caller's span to the
+	// backend's readiness.
 	TracerProvider trace.TracerProvider
 }
 
@@ -169,7 +172,11 @@ func Start(opts *Options) (*Server, error) {
 	// Configure may have changed the token: the Client sends the one the
 	// plane demands.
 	s := &Server{Plane: plane, APIURL: plane.APIURL(), ProxyURL: plane.ProxyURL(), ConsoleURL: plane.APIURL() + "/", token: cfg.Token, plane: opts.Plane}
-	if s.Client, err = s.NewClient(opts.ClientOptions...); err != nil {
+	clientOpts := opts.ClientOptions
+	if opts.TracerProvider != nil {
+		clientOpts = append([]jamsocket.Option{jamsocket.WithTracerProvider(opts.TracerProvider)}, clientOpts...)
+	}
+	if s.Client, err = s.NewClient(clientOpts...); err != nil {
 		_ = plane.Close()
 		return nil, err
 	}

@@ -21,8 +21,8 @@ import (
 )
 
 // A spawn, wait, status, stream and terminate through the real local plane,
-// with a recording tracer and meter: no attribute of any span, span event
-// or metric data point holds the API token, the connection token or URL,
+// with a recording tracer and meter: no attribute of any span (the
+// Client's and the plane's), span event or metric data point holds the API token, the connection token or URL,
 // the secret token, the user or the auth data.
 func TestTelemetryHoldsNoSecrets(t *testing.T) {
 	for _, plane := range []bool{false, true} {
@@ -34,7 +34,7 @@ func TestTelemetryHoldsNoSecrets(t *testing.T) {
 			const apiToken = "api-token-5ecr3t-77a1"
 			srv := jamsockettest.NewServer(t, &jamsockettest.Options{
 				Plane: plane, Token: apiToken,
-				ClientOptions: []jamsocket.Option{jamsocket.WithTracerProvider(tp), jamsocket.WithMeterProvider(mp)},
+				TracerProvider: tp, ClientOptions: []jamsocket.Option{jamsocket.WithMeterProvider(mp)},
 			})
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
@@ -82,7 +82,8 @@ func TestTelemetryHoldsNoSecrets(t *testing.T) {
 					check(s.Name()+" event "+e.Name, e.Attributes)
 				}
 			}
-			for _, want := range []string{"jamsocket.Spawn", "jamsocket.WaitReady", "jamsocket.Status", "jamsocket.Terminate", "jamsocket.StatusStream"} {
+			for _, want := range []string{"jamsocket.Spawn", "jamsocket.WaitReady", "jamsocket.Status", "jamsocket.Terminate", "jamsocket.StatusStream",
+				"localplane.backend.start", "localplane.runner.start", "localplane.probe"} {
 				assert.True(t, names[want], "no %s span in %v", want, names)
 			}
 			var rm metricdata.ResourceMetrics
