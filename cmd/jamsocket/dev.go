@@ -46,8 +46,9 @@ type devOptions struct {
 	network                                 string
 	staticToken                             bool
 	styleLog, noStyleLog                    bool
-	// Ours: run an existing image.
+	// Ours: run an existing image; export the plane's spans.
 	image string
+	otel  bool
 }
 
 // devCommand is `jamsocket dev`: the local plane as a dev server, running a
@@ -108,6 +109,7 @@ func devFlags(f *pflag.FlagSet, o *devOptions) {
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
 	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
+	f.BoolVar(&o.otel, "otel", false, "export the plane's OpenTelemetry spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)")
 }
 
 // officialDevFlags are the official CLI's flags of `jamsocket dev`, with
@@ -167,7 +169,14 @@ requests for a loopback host name or an IP address (--allow-host adds
 names), and refuses a state change (connect, terminate) from a web page of
 another site: pages from loopback origins and --allow-origin ones only.
 With a token (--token-file F, $JAMSOCKET_DEV_TOKEN or --token T) the
-control routes need it and any origin that has it may use them.`
+control routes need it and any origin that has it may use them.
+
+--otel exports the plane's OpenTelemetry spans (each connect, continuing
+the caller's W3C traceparent; each backend's start, its runner's start and
+its readiness probe) over OTLP/HTTP to the collector the standard
+OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names
+(default http://localhost:4318), as service jamsocket-dev unless
+OTEL_SERVICE_NAME says otherwise.`
 
 // envDevToken names the variable that holds the dev server's token.
 const envDevToken = "JAMSOCKET_DEV_TOKEN"
@@ -281,6 +290,17 @@ func (a *app) runDev(o devOptions, plan devPlan) error {
 		images = newDevImages(devBuild{dockerfile: plan.dockerfile, context: plan.context}, v)
 	}
 	cfg := devPlaneConfig(o, plan, v, images)
+	if o.otel {
+		flush, err := devTracing(ctx, &cfg, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer func() { // after the plane has closed: every span has ended
+			if err := flush(); err != nil {
+				a.warnf("--otel: exporting the last spans: %v", err)
+			}
+		}()
+	}
 	if plan.containers() {
 		cli, err := devDockerClient(ctx, plan.network)
 		if err != nil {
