@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/sessionbackend"
 )
 
 // A session backend can also run as a real process in a test, without a
@@ -31,48 +29,51 @@ import (
 func SelfCommand() []string { return []string{os.Args[0], "-test.run=^$"} }
 
 // BackendMain makes the test binary double as a process session backend.
-// When the local plane has started it as one (SESSION_BACKEND_ID is set), it
-// serves handler on $PORT, as a Plane drone's container would, until
-// SIGTERM, and exits the process; otherwise it returns at once. The handler
-// gets the backend's id, key, port and environment; its Output is stdout.
+// When the local plane has started it as one (SESSION_BACKEND_ID is set, or
+// JAMSOCKET_CONTROL_SOCKET for a backend of a warm pool: Options.WarmPool),
+// it serves handler on $PORT, as a Plane drone's container would, until
+// SIGTERM, and exits the process; otherwise it returns at once. It is
+// written with package sessionbackend: a warm backend listens, waits for
+// its assignment and says Ready. The handler gets the backend's id, key,
+// port and environment; its Output is stdout.
 func BackendMain(handler func(localplane.Backend) http.Handler) {
-	id := os.Getenv("SESSION_BACKEND_ID")
-	if id == "" {
+	if os.Getenv("SESSION_BACKEND_ID") == "" && os.Getenv(sessionbackend.ControlSocketEnv) == "" {
 		return
 	}
-	if err := serveBackend(id, handler); err != nil {
+	if err := serveBackend(context.Background(), handler); err != nil {
 		fmt.Fprintln(os.Stderr, "jamsockettest backend:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-func serveBackend(id string, handler func(localplane.Backend) http.Handler) error {
-	port, err := strconv.Atoi(os.Getenv("PORT"))
-	if err != nil {
-		return fmt.Errorf("PORT=%q: %w", os.Getenv("PORT"), err)
-	}
-	b := localplane.Backend{ID: id, Key: os.Getenv("SESSION_BACKEND_KEY"), Port: port, Env: map[string]string{}, Output: os.Stdout}
-	for _, name := range []string{"PORT", "SESSION_BACKEND_ID", "SESSION_BACKEND_KEY", "SESSION_BACKEND_FENCING_TOKEN",
-		"SESSION_BACKEND_STATIC_TOKEN", "JAMSOCKET_SERVICE"} {
-		if v, ok := os.LookupEnv(name); ok {
-			b.Env[name] = v
-		}
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+func serveBackend(ctx context.Context, handler func(localplane.Backend) http.Handler) error {
+	sb := sessionbackend.New()
+	sb.Host = "127.0.0.1"
+	sb.GracePeriod = 5 * time.Second
+	ln, err := sb.Listen(ctx)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler(b), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	a, err := sb.Assignment(ctx)
+	if err != nil {
+		return err
+	}
+	b := localplane.Backend{ID: a.BackendID, Key: a.Key, Port: sb.Port, Env: map[string]string{}, Output: os.Stdout}
+	// The environment a cold start has, whichever way the assignment came.
+	for name, v := range map[string]string{
+		"PORT": a.Env["PORT"], "JAMSOCKET_SERVICE": a.Env["JAMSOCKET_SERVICE"],
+		"SESSION_BACKEND_ID": a.BackendID, "SESSION_BACKEND_KEY": a.Key,
+		"SESSION_BACKEND_FENCING_TOKEN": strconv.FormatInt(a.FencingToken, 10), "SESSION_BACKEND_STATIC_TOKEN": a.StaticToken,
+	} {
+		if v != "" {
+			b.Env[name] = v
+		}
+	}
+	if err := a.Ready(); err != nil {
+		return err
+	}
+	if err := sb.Serve(ctx, ln, handler(b)); err != nil && !errors.Is(err, sessionbackend.ErrGraceExpired) {
 		return err
 	}
 	return nil

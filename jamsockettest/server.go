@@ -59,6 +59,12 @@ type Options struct {
 	// build context is DockerContext, default the Dockerfile's directory)
 	// once per test binary, and its image runs as Image does.
 	Dockerfile, DockerContext string
+	// WarmPool keeps this many backends started before any spawn asks for
+	// one (localplane.Config.WarmPool): a spawn takes one and it is ready as
+	// soon as it says so. Command and Image backends only, written for it:
+	// SelfCommand with BackendMain, or a program using package
+	// sessionbackend.
+	WarmPool int
 	// Token is the API token the plane demands and the Client sends;
 	// "test-token" when empty. Configure may still change it.
 	Token string
@@ -144,6 +150,7 @@ func Start(opts *Options) (*Server, error) {
 		Token:     token,
 		Command:   opts.Command,
 		Handler:   opts.Handler,
+		WarmPool:  opts.WarmPool,
 		Logger:    slog.New(slog.DiscardHandler),
 
 		TracerProvider: opts.TracerProvider,

@@ -215,3 +215,24 @@ func TestDockerfileBackends(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+func TestWarmPoolServesSpawnsFromRunningBackends(t *testing.T) {
+	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Command: jamsockettest.SelfCommand(), WarmPool: 1})
+	require.Eventually(t, func() bool { return srv.Plane.WarmPool().Ready == 1 }, 30*time.Second, 2*time.Millisecond)
+	assert.Empty(t, srv.Backends(), "a warm backend is in no list")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "warm", User: "alice"})
+	require.NoError(t, err)
+	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
+	require.NoError(t, err)
+
+	resp, err := http.Get(conn.URL + "x")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var seen jamsockettest.EchoResponse
+	require.NoError(t, decodeJSON(resp, &seen))
+	assert.Equal(t, conn.BackendID, seen.BackendID, "the assignment's id")
+	assert.Equal(t, "warm", seen.Key)
+	assert.Equal(t, "alice", seen.Verified["x-verified-username"])
+}

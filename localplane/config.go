@@ -59,6 +59,21 @@ type Config struct {
 	// as a Docker container of an image (see ContainerConfig).
 	Container *ContainerConfig
 
+	// WarmPool is how many backends the plane keeps started before any
+	// connect asks for one (a warm pool; 0 or negative: none, at most 64).
+	// A connect that would spawn takes one that has said Warmed on its
+	// control socket, sends it its assignment and counts it ready when it
+	// says Ready; the pool refills in the background. Only backends built
+	// for it (package sessionbackend, @jamsocket/session-backend) join; a
+	// spawn with resource_limits or executable.mount, or one that finds the
+	// pool empty, starts cold. Command and Container planes only. See the
+	// package doc's warm pools section.
+	WarmPool int
+	// OnWarmPool, if set, is called after every change of the warm pool's
+	// counts (see Server.WarmPool), from the pool's goroutines; it must not
+	// block for long.
+	OnWarmPool func(WarmPoolView)
+
 	// UseStaticToken makes every spawned backend use a static connection
 	// token, on both surfaces, as the official dev server's
 	// --use-static-token does.
@@ -173,6 +188,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.TerminateBatchSize = max(cfg.TerminateBatchSize, 0)
 	setDefault(&cfg.MetricsInterval, DefaultMetricsInterval)
 	setDefault(&cfg.TerminateBatchSize, DefaultTerminateBatch)
+	cfg.WarmPool = max(cfg.WarmPool, 0)
+	switch {
+	case cfg.WarmPool > maxWarmPool:
+		return cfg, fmt.Errorf("localplane: WarmPool must be at most %d", maxWarmPool)
+	case cfg.WarmPool > 0 && cfg.Handler != nil:
+		return cfg, errors.New("localplane: WarmPool needs a Command or a Container plane; handler backends start at once")
+	}
 	if cfg.DefaultMaxIdleSeconds < 0 || cfg.DefaultMaxIdleSeconds > maxSeconds {
 		return cfg, fmt.Errorf("localplane: DefaultMaxIdleSeconds must be between 0 and %d", maxSeconds)
 	}

@@ -316,10 +316,30 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 
 // consoleEvent is the data of a console event.
 type consoleEvent struct {
-	Type     string       `json:"type"` // "reset", "backend" or "forgotten"
+	Type     string       `json:"type"` // "reset", "backend", "forgotten" or "pool"
 	Backends []consoleRow `json:"backends,omitempty"`
 	Backend  *consoleRow  `json:"backend,omitempty"`
 	ID       string       `json:"id,omitempty"`
+	// Pool counts the warm pool (reset and pool events; absent without
+	// a pool).
+	Pool *consolePool `json:"pool,omitempty"`
+}
+
+// consolePool is the warm pool as the console shows it.
+type consolePool struct {
+	Size    int    `json:"size"`
+	Warming int    `json:"warming"`
+	Ready   int    `json:"ready"`
+	Off     string `json:"off,omitempty"`
+}
+
+// pool is the warm pool's counts, nil without a pool.
+func (c *console) pool() *consolePool {
+	v := c.plane.WarmPool()
+	if v.Size == 0 {
+		return nil
+	}
+	return &consolePool{Size: v.Size, Warming: v.Warming, Ready: v.Ready, Off: v.Off}
 }
 
 func (c *console) reset(seq uint64) sseEvent {
@@ -334,7 +354,7 @@ func (c *console) reset(seq uint64) sseEvent {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	data, _ := json.Marshal(consoleEvent{Type: "reset", Backends: rows})
+	data, _ := json.Marshal(consoleEvent{Type: "reset", Backends: rows, Pool: c.pool()})
 	return sseEvent{data: data, id: strconv.FormatUint(seq, 10)}
 }
 
@@ -349,7 +369,9 @@ func (c *console) changes(ids []string, seq uint64) []sseEvent {
 		}
 		seen[id] = true
 		ev := consoleEvent{Type: "forgotten", ID: id}
-		if b := c.plane.core.lookup(id); b != nil {
+		if id == poolChange {
+			ev = consoleEvent{Type: "pool", Pool: c.pool()}
+		} else if b := c.plane.core.lookup(id); b != nil {
 			row := c.row(b)
 			ev = consoleEvent{Type: "backend", Backend: &row}
 		}

@@ -451,3 +451,16 @@ func TestConsoleShowsTheImageAndRebuilds(t *testing.T) {
 	require.Equal(t, "live", run(t, tab, chromedp.Text(css(`#live`))), "no stream dropped on the way")
 	screenshot(t, tab, "image")
 }
+
+func TestConsoleShowsTheWarmPool(t *testing.T) {
+	tab := newTab(t)
+	p := startPlane(t, localplane.Config{Command: sessionBackendCommand(), WarmPool: 2})
+	p.full()
+	do(t, tab,
+		chromedp.Navigate(p.APIURL()+"/"),
+		waitJS(`document.getElementById('pool-info').textContent === 'Warm pool: 2 ready, 0 warming (of 2)'`),
+	)
+	p.connect(map[string]any{"key": "a"})
+	p.full()
+	do(t, tab, waitJS(`document.getElementById('pool-info').textContent === 'Warm pool: 2 ready, 0 warming (of 2)' && document.querySelectorAll('#backends tbody tr').length === 1`))
+}

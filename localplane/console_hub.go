@@ -6,6 +6,10 @@ import "sync"
 // to a console that reconnects; one further behind gets the whole list.
 const consoleHubSize = 4096
 
+// poolChange is the id the hub records for a change of the warm pool (no
+// backend id is empty).
+const poolChange = ""
+
 // consoleHub numbers every backend change, so that console streams can
 // send what changed since they last looked. Its zero value is ready.
 type consoleHub struct {

@@ -24,6 +24,7 @@ type consoleEvent struct {
 	Backends []consoleRow
 	Backend  *consoleRow
 	ID       string
+	Pool     *struct{ Size, Warming, Ready int }
 }
 
 type consoleRow struct {

@@ -29,6 +29,7 @@ type core struct {
 	hub         *consoleHub // numbers every change, for the console
 	gate        spawnGate   // whether a spawn may start now (admit)
 	tel         *telemetry
+	pool        *warmPool   // nil without Config.WarmPool
 
 	closing   chan struct{} // closed when the plane begins to close; ends every stream
 	closeOnce sync.Once
@@ -43,6 +44,9 @@ func newCore(cfg *Config, r runner) *core {
 		gate:        newSpawnGate(cfg.Builder, r),
 		tel:         newTelemetry(cfg),
 		closing:     make(chan struct{}),
+	}
+	if ws, ok := r.(warmStarter); ok && cfg.WarmPool > 0 {
+		c.pool = newWarmPool(cfg.WarmPool, ws, c.gate, cfg, c.poolChanged)
 	}
 	return c
 }
@@ -152,6 +156,15 @@ func (c *core) changed(b *backend, forgotten bool) {
 	c.cfg.OnChange(sum)
 }
 
+// poolChanged reports a change of the warm pool's counts to the console
+// and Config.OnWarmPool.
+func (c *core) poolChanged() {
+	c.hub.publish(poolChange)
+	if c.cfg.OnWarmPool != nil {
+		c.cfg.OnWarmPool(c.pool.view())
+	}
+}
+
 // finished runs when a backend's lifecycle ends: the key is released, proxy
 // connections to it are cut, and it is forgotten after RetainTerminated.
 func (c *core) finished(b *backend) {
@@ -183,6 +196,7 @@ func (c *core) forget(b *backend) {
 // every backend and waits until each has ended.
 func (c *core) close() {
 	c.closeOnce.Do(func() { close(c.closing) })
+	c.pool.shutdown()
 	all := c.reg.close()
 	for _, b := range all {
 		b.terminate(true, types.ReasonExternal) // ErrNotRunning is fine
@@ -195,6 +209,7 @@ func (c *core) close() {
 		}
 		b.mu.Unlock()
 	}
+	c.pool.wait()
 	c.probeClient.CloseIdleConnections()
 }
 

@@ -173,6 +173,61 @@
 // answers 503, code NotReadyToSpawn (Plane's surface: 500, kind
 // NoDroneAvailable, as Plane answers when it has no drone).
 //
+// # Warm pools
+//
+// With Config.WarmPool set to N (Command and Container planes), the plane
+// keeps N backends started before any connect asks for one, each with a
+// unix socket of its own that listens before the backend starts: a process
+// finds its path in JAMSOCKET_CONTROL_SOCKET (a reserved name: a connect's
+// executable.env cannot set it), a container at
+// /jamsocket-control/jamsocket-sdk.sock (a host directory of its own,
+// bind-mounted), where the official @jamsocket/session-backend looks. A warm
+// backend starts with no id, key or env: only PORT (and, for a process, the
+// pass-through part of the plane's environment). It counts as warm once it
+// sends {"message":"Warmed"} (package sessionbackend does, in Assignment).
+// A connect that would spawn takes the oldest warm backend: the lifecycle
+// sends it one assignment line (its backend id, key, fencing token, static
+// token, and as env the connect's executable.env and JAMSOCKET_SERVICE,
+// so that, merged, the backend sees what a cold start's environment holds)
+// and the backend is ready when it sends {"message":"Ready"}, with no HTTP
+// probe. The statuses are a cold spawn's, in order (scheduled, loading,
+// starting, waiting, ready), the connect's backend_id is the assignment's,
+// and the pool refills in the background, one backend at a time. The rules:
+//
+//   - A warm backend is no backend of the plane until it is taken: it is
+//     in no list, not swept, and counts against no bound; Server.WarmPool,
+//     Config.OnWarmPool, the console and the dev table count the pool
+//     (size, warming, ready).
+//   - Concurrent connects each take a different warm backend, and no
+//     backend is assigned twice: a backend leaves the pool under its lock.
+//     Connects that find none ready start cold.
+//   - A spawn with resource_limits (any field set) or executable.mount
+//     starts cold, since a warm backend was started without them. Every
+//     other field of a spawn (id, key, tag, static token, executable.env,
+//     idle and lifetime limits, the image Plane's connect names, which the
+//     local plane ignores anyway) is served warm.
+//   - A backend that does not say Warmed within Config.StartupTimeout of
+//     its start is killed and never counted warm; after 3 in a row end so
+//     (or fail to start, or exit first), the pool stops warming, says so
+//     once in the log ("warm pool off: …"), and connects start cold. A
+//     connection that closes before the assignment (the backend gave up
+//     waiting) makes it warming again; it may connect and say Warmed anew.
+//   - A warm backend that dies or is killed before it is taken is replaced.
+//   - While spawns are held (Config.Builder is building, or its last build
+//     failed) the pool starts nothing and keeps what it has; once the
+//     Builder names a new image, every warm backend not taken is killed
+//     and the pool warms the new image (a pool that had stopped warming
+//     tries again). A spawn never takes a backend of an older image.
+//   - A taken backend that does not say Ready within Config.StartupTimeout
+//     of its assignment is hard-terminated with reason startuptimeout, as
+//     a cold one is.
+//   - Close kills the warm backends with the others, and a kill -9 of the
+//     plane's process leaves none: warm processes are started like the
+//     others (their process group, the parent-death signal and the guard),
+//     and warm containers carry the same owner labels (removed by the next
+//     Start). Their containers are named jamsocket-local-warm-{random} and
+//     keep an empty LabelBackend once assigned.
+//
 // # The proxy listener
 //
 // A connection URL is ProxyURL + "/{token}/". The proxy forwards

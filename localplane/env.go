@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jamsocket-go/jamsocket/internal/controlsock"
 )
 
 // A backend's environment, every rule in one place: the variables Plane's
@@ -34,11 +36,34 @@ func (b *backend) droneEnv() map[string]string {
 	return env
 }
 
+// assignment is what a warm backend taken for b is sent on its control
+// socket: b's id, key, fencing token and static token, and as env the rest
+// of droneEnv (the connect's executable.env, JAMSOCKET_SERVICE). A
+// backend reads the same from either: sessionbackend (like the official
+// package) lifts the four SESSION_BACKEND_* variables of a cold start out
+// of its Env into the assignment's fields.
+func (b *backend) assignment() controlsock.Assignment {
+	env := map[string]*string{}
+	for k, v := range b.droneEnv() {
+		if !strings.HasPrefix(k, "SESSION_BACKEND_") {
+			env[k] = &v
+		}
+	}
+	fencing := b.created.UnixMilli()
+	a := controlsock.Assignment{BackendID: b.id, Key: b.spec.key, FencingToken: &fencing, Env: env}
+	if b.staticToken != "" {
+		a.StaticToken = &b.staticToken
+	}
+	return a
+}
+
 // reservedEnv reports the first name in env that a backend's environment
-// reserves, or "".
+// reserves, or "": PORT, JAMSOCKET_SERVICE, SESSION_BACKEND_* and the
+// control socket's JAMSOCKET_CONTROL_SOCKET (a connect that could set it
+// could point a cold backend at a socket of its choice).
 func reservedEnv(env map[string]string) string {
 	for k := range env {
-		if k == "PORT" || k == "JAMSOCKET_SERVICE" || strings.HasPrefix(k, "SESSION_BACKEND_") {
+		if k == "PORT" || k == "JAMSOCKET_SERVICE" || k == controlsock.EnvVar || strings.HasPrefix(k, "SESSION_BACKEND_") {
 			return k
 		}
 	}

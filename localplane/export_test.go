@@ -27,3 +27,33 @@ func SetPortSource(s *Server, source func() (int, error)) {
 
 // FreePort is a loopback port the OS says is free.
 func FreePort() (int, error) { return freePort() }
+
+// WarmPIDs are the process ids of the warm pool's backends not taken yet,
+// those that said Warmed first.
+func WarmPIDs(s *Server) (ready, warming []int) {
+	wp := s.core.pool
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	for _, w := range wp.ready {
+		ready = append(ready, w.st.pid)
+	}
+	for w := range wp.warming {
+		warming = append(warming, w.st.pid)
+	}
+	return ready, warming
+}
+
+// WarmImages are the images the warm pool's backends not taken run.
+func WarmImages(s *Server) []string {
+	wp := s.core.pool
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	var out []string
+	for _, w := range wp.ready {
+		out = append(out, w.st.image)
+	}
+	for w := range wp.warming {
+		out = append(out, w.st.image)
+	}
+	return out
+}

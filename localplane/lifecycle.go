@@ -41,6 +41,7 @@ type lifecycle struct {
 	trace    *startSpan // until ready, or the end of a backend never ready
 	p        proc
 	restarts <-chan started // nil unless the proc is a restarter
+	warm     bool           // a warm backend of the pool: Ready is its readiness, not the probe
 
 	reason   types.TerminationReason // set once ending
 	kind     types.TerminationKind
@@ -73,7 +74,7 @@ func (l *lifecycle) start() bool {
 		st started
 	)
 	err := l.trace.runnerStart(func() (err error) {
-		p, st, err = l.c.runner.start(l.runSpec())
+		p, st, err = l.startProc()
 		return err
 	})
 	if err != nil {
@@ -85,9 +86,22 @@ func (l *lifecycle) start() bool {
 		l.restarts = r.restarted()
 	}
 	b.setStarted(st)
-	l.log.Info("backend started", "pid", st.pid, "port", st.port)
+	l.log.Info("backend started", "pid", st.pid, "port", st.port, "warm", l.warm)
 	l.setStatus(types.StatusWaiting)
 	return true
+}
+
+// startProc starts the backend: the spawn's one question to the warm pool
+// is here. A warm backend the pool hands out is assigned to this backend
+// (the assignment is its start, its Ready its readiness); without one, the
+// runner starts a new one.
+func (l *lifecycle) startProc() (proc, started, error) {
+	if w := l.c.pool.take(&l.b.spec); w != nil {
+		l.warm = true
+		p, st := w.assign(l.b.assignment(), l.b.appendLog, l.ready)
+		return p, st, nil
+	}
+	return l.c.runner.start(l.runSpec())
 }
 
 // runSpec is what the runner needs to start the backend.
@@ -116,12 +130,14 @@ func (l *lifecycle) failed(last types.BackendStatus, err error) {
 // (database/connect.rs, database/backend.rs termination_candidates), so a
 // backend slow to start can be swept before it is ready.
 func (l *lifecycle) arm(ctx context.Context) {
-	go func(ready chan<- struct{}) {
-		err := l.trace.probe(ctx, func(ctx context.Context) (int, error) { return probe(ctx, l.c.probeClient, l.b.addr) })
-		if err == nil {
-			close(ready)
-		}
-	}(l.ready)
+	if !l.warm { // a warm backend's Ready closes l.ready (warmBackend.onReady)
+		go func(ready chan<- struct{}) {
+			err := l.trace.probe(ctx, func(ctx context.Context) (int, error) { return probe(ctx, l.c.probeClient, l.b.addr) })
+			if err == nil {
+				close(ready)
+			}
+		}(l.ready)
+	}
 	l.startup = time.NewTimer(l.c.cfg.StartupTimeout)
 	l.startupC = l.startup.C
 	l.lifetimeC = timerC(l.b.spec.lifetime, l.b.created)

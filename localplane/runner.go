@@ -36,6 +36,9 @@ type runSpec struct {
 	// ready is closed once the backend has answered the readiness probe.
 	ready <-chan struct{}
 	log   *slog.Logger // the plane's, with the backend's id
+	// control is set only for a warm backend (warmStarter): the host
+	// directory holding its control socket, controlSocketName.
+	control string
 }
 
 // started is what a runner started, for the plane to show and use.
@@ -106,6 +109,16 @@ func takesMounts(r runner) bool {
 type imageRunner interface {
 	// image is the image a backend started now runs, or why none may start.
 	image() (string, error)
+}
+
+// warmStarter is a runner that can start a backend for the warm pool
+// (pool.go): with no id, key or env, only PORT and the control socket in
+// spec.control (a process finds it in $JAMSOCKET_CONTROL_SOCKET, a
+// container at /jamsocket-control/jamsocket-sdk.sock). Such a backend
+// learns its assignment over the socket; it is never started again on
+// another port (the pool replaces it instead).
+type warmStarter interface {
+	startWarm(spec runSpec) (proc, started, error)
 }
 
 // errNotReadyToSpawn is why a connect that would spawn is refused while

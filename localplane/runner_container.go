@@ -14,6 +14,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
@@ -70,7 +71,9 @@ const (
 	// these labels (from an earlier version) is never removed.
 	LabelOwnerBoot         = "dev.jamsocket-go.owner-boot"
 	LabelOwnerPIDNamespace = "dev.jamsocket-go.owner-pidns"
-	// LabelBackend is the backend id the container serves.
+	// LabelBackend is the backend id the container serves: empty for a
+	// warm backend's container (named jamsocket-local-warm-…), which keeps
+	// the labels it was created with once assigned.
 	LabelBackend = "dev.jamsocket-go.backend"
 )
 
@@ -81,6 +84,11 @@ const containerPort = 8080
 // containerDataDir is where executable.mount appears inside a container, as
 // on Plane.
 const containerDataDir = "/plane-data"
+
+// containerControlDir is where a warm backend's control directory appears
+// inside its container: the official package's socket is
+// /jamsocket-control/jamsocket-sdk.sock.
+const containerControlDir = "/jamsocket-control"
 
 // engineTimeout bounds each engine call that is not a wait for the
 // container itself.
@@ -244,13 +252,25 @@ func (p *containerProc) Signal(hard bool) {
 func (r *containerRunner) takesMounts() bool { return true }
 
 func (r *containerRunner) start(spec runSpec) (proc, started, error) {
+	return r.run(spec, "jamsocket-local-"+spec.id)
+}
+
+// startWarm starts a container for the warm pool, named
+// jamsocket-local-warm-{random} and without LabelBackend's value (it has
+// no id yet), with the control directory bound at /jamsocket-control.
+func (r *containerRunner) startWarm(spec runSpec) (proc, started, error) {
+	return r.run(spec, "jamsocket-local-warm-"+randomID(14))
+}
+
+// run creates and starts the container of spec, named name.
+func (r *containerRunner) run(spec runSpec, name string) (proc, started, error) {
 	image, err := r.image()
 	if err != nil {
 		return nil, started{}, fmt.Errorf("%w: %v", errNotReadyToSpawn, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	p, err := r.create(ctx, spec, image)
+	p, err := r.create(ctx, spec, image, name)
 	if err != nil {
 		return nil, started{}, err
 	}
@@ -265,12 +285,11 @@ func (r *containerRunner) start(spec runSpec) (proc, started, error) {
 
 // create creates the container of spec, without a disk limit when the
 // storage driver cannot apply one.
-func (r *containerRunner) create(ctx context.Context, spec runSpec, image string) (*containerProc, error) {
+func (r *containerRunner) create(ctx context.Context, spec runSpec, image, name string) (*containerProc, error) {
 	cfg, host, err := r.containerConfig(spec, image)
 	if err != nil {
 		return nil, err
 	}
-	name := "jamsocket-local-" + spec.id
 	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil && host.StorageOpt != nil {
 		// Most storage drivers (overlay2 off xfs, vfs off xfs) cannot cap a
@@ -392,6 +411,9 @@ func (r *containerRunner) containerConfig(spec runSpec, image string) (*containe
 	mounts, err := r.mounts(spec)
 	if err != nil {
 		return nil, nil, err
+	}
+	if spec.control != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.control, Target: containerControlDir})
 	}
 	host.Mounts = mounts
 	return cfg, host, nil

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jamsocket-go/jamsocket/internal/controlsock"
 	"github.com/jamsocket-go/jamsocket/localplane/internal/osproc"
 	"github.com/jamsocket-go/jamsocket/types"
 )
@@ -30,7 +32,18 @@ type processRunner struct {
 // to be taken before it could bind it.
 const maxStarts = 3
 
-func (r *processRunner) start(spec runSpec) (proc, started, error) {
+func (r *processRunner) start(spec runSpec) (proc, started, error) { return r.run(spec, maxStarts) }
+
+// startWarm starts a backend of the warm pool: the socket's path in
+// $JAMSOCKET_CONTROL_SOCKET, and no second start on another port (its port
+// is taken before it could be assigned: the pool starts another).
+func (r *processRunner) startWarm(spec runSpec) (proc, started, error) {
+	spec.env = map[string]string{controlsock.EnvVar: filepath.Join(spec.control, controlSocketName)}
+	return r.run(spec, 1)
+}
+
+// run starts spec, at most starts times in all.
+func (r *processRunner) run(spec runSpec, starts int) (proc, started, error) {
 	r.mu.Lock()
 	if r.starter == nil {
 		r.starter = osproc.NewStarter()
@@ -38,7 +51,7 @@ func (r *processRunner) start(spec runSpec) (proc, started, error) {
 	starter := r.starter
 	r.mu.Unlock()
 
-	p := &process{r: r, spec: spec, starter: starter, exited: make(chan int, 1), restarts: make(chan started, maxStarts)}
+	p := &process{r: r, spec: spec, starter: starter, maxStarts: starts, exited: make(chan int, 1), restarts: make(chan started, starts)}
 	output := func(stream, line string) {
 		if isAddrInUse(line) {
 			p.addrInUse.Store(true)
@@ -63,6 +76,7 @@ type process struct {
 	spec           runSpec
 	starter        *osproc.Starter
 	stdout, stderr *lineWriter
+	maxStarts      int          // how often it may start in all
 	exited         chan int     // receives the exit code once
 	restarts       chan started // receives each start after the first
 	addrInUse      atomic.Bool  // the current process said its address was in use
@@ -137,7 +151,7 @@ func (p *process) supervise() {
 
 		p.mu.Lock()
 		p.r.ports.release(p.port)
-		again := !p.signaled && starts < maxStarts && p.lostItsPort()
+		again := !p.signaled && starts < p.maxStarts && p.lostItsPort()
 		taken := p.port
 		p.mu.Unlock()
 		if again {

@@ -119,6 +119,11 @@ func (s *Server) Start() error {
 		apiLn.Close()
 		return err
 	}
+	if err := s.core.pool.start(); err != nil {
+		apiLn.Close()
+		proxyLn.Close()
+		return err
+	}
 	s.started = true
 	s.urls.set(urlOf(apiLn), urlOf(proxyLn))
 	// What net/http reports (panics, accept errors) goes to Config.Logger,
@@ -258,6 +263,10 @@ func (s *Server) Backend(id string) (BackendView, bool) {
 	}
 	return b.summary(), true
 }
+
+// WarmPool counts the warm pool's backends (Config.WarmPool): the zero
+// WarmPoolView when the plane has no pool.
+func (s *Server) WarmPool() WarmPoolView { return s.core.pool.view() }
 
 // Terminate terminates a backend with reason external: soft (SIGTERM, then
 // SIGKILL after the grace period) or hard (SIGKILL). It returns as soon as

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/jamsocket-go/jamsocket/internal/wsecho"
+	"github.com/jamsocket-go/jamsocket/sessionbackend"
 )
 
 // runTestBackend is the session backend the process tests run: the test
@@ -25,11 +28,23 @@ import (
 //	ignoreterm  serve, but ignore SIGTERM
 //	nolisten    never listen; wait to be killed
 //	grandchild  serve, after starting a "nolisten" child of its own
+//	sessionbackend  serve echoHandler with package sessionbackend: listen,
+//	            take the assignment (from a warm pool's control socket, or
+//	            the environment), say Ready; echo the assignment's Env
+//	noready     as sessionbackend, but never say Ready
+//
+// A second argument, when given, is the mode (a warm backend's environment
+// has no variable of the connect's).
 func runTestBackend() int {
 	mode := os.Getenv("LOCALPLANE_TEST_BACKEND")
+	if len(os.Args) > 2 {
+		mode = os.Args[2]
+	}
 	fmt.Println("backend starting mode=" + mode)
 	fmt.Fprintln(os.Stderr, "a line on stderr")
 	switch mode {
+	case "sessionbackend", "noready":
+		return runSessionBackend(mode != "noready")
 	case "nolisten":
 		select {}
 	case "ignoreterm":
@@ -63,6 +78,42 @@ func runTestBackend() int {
 		srv.Shutdown(sctx)
 	}()
 	srv.Serve(ln)
+	return 0
+}
+
+// runSessionBackend is the test backend written with package
+// sessionbackend, in the README's order; without ready it never says
+// Ready.
+func runSessionBackend(ready bool) int {
+	ctx := context.Background()
+	sb := sessionbackend.New()
+	sb.Host = "127.0.0.1"
+	ln, err := sb.Listen(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("listening")
+	a, err := sb.Assignment(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("assigned " + a.BackendID)
+	if !ready {
+		select {}
+	}
+	if err := a.Ready(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env := maps.Clone(a.Env) // echoed as a cold start's environment
+	env["SESSION_BACKEND_ID"], env["SESSION_BACKEND_KEY"] = a.BackendID, a.Key
+	env["SESSION_BACKEND_FENCING_TOKEN"] = strconv.FormatInt(a.FencingToken, 10)
+	if err := sb.Serve(ctx, ln, echoHandler(env)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }
 

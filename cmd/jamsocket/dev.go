@@ -46,9 +46,10 @@ type devOptions struct {
 	network                                 string
 	staticToken                             bool
 	styleLog, noStyleLog                    bool
-	// Ours: run an existing image; export the plane's spans.
-	image string
-	otel  bool
+	// Ours: run an existing image; export the plane's spans; keep a warm pool.
+	image    string
+	otel     bool
+	warmPool int
 }
 
 // devCommand is `jamsocket dev`: the local plane as a dev server, running a
@@ -109,6 +110,7 @@ func devFlags(f *pflag.FlagSet, o *devOptions) {
 	f.BoolVar(&o.plain, "plain", false, "print a plain log even on a terminal")
 	f.BoolVar(&o.verbose, "verbose", false, "also log the plane's informational messages")
 	f.StringVar(&o.image, "image", "", "run this local image for each backend, without building (never pulled)")
+	f.IntVar(&o.warmPool, "warm-pool", 0, "keep this many backends started before any connect asks (a warm pool; the backend must speak the control socket: package sessionbackend or @jamsocket/session-backend)")
 	f.BoolVar(&o.otel, "otel", false, "export the plane's OpenTelemetry spans over OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)")
 }
 
@@ -348,6 +350,8 @@ func devPlaneConfig(o devOptions, plan devPlan, v devView, images *devImages) lo
 		Logger:                devLogger(v, o.verbose),
 		BackendOutput:         v.output,
 		OnChange:              v.change,
+		WarmPool:              o.warmPool,
+		OnWarmPool:            v.warmPool,
 	}
 	if images != nil { // never a nil *devImages in the interface
 		cfg.Builder = images
@@ -559,6 +563,9 @@ type devView interface {
 	buildOutput(line string)
 	// imageChanged shows a change of the image backends run.
 	imageChanged(imageState)
+	// warmPool shows a change of the warm pool's counts (from the pool's
+	// goroutines).
+	warmPool(localplane.WarmPoolView)
 }
 
 // outputLine is a backend's output line as the plain log and the table view

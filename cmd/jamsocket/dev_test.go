@@ -27,6 +27,7 @@ import (
 
 	"github.com/jamsocket-go/jamsocket"
 	"github.com/jamsocket-go/jamsocket/localplane"
+	"github.com/jamsocket-go/jamsocket/sessionbackend"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -37,8 +38,13 @@ import (
 //
 // With the argument "grandchild" it first starts a child of its own (the
 // test binary again, with "sleep") and prints "grandchild pid=N"; with
-// "sleep" it only waits to be killed.
+// "sleep" it only waits to be killed. With "warm" it is written with package
+// sessionbackend (it joins a warm pool) and, when $DEVTEST_PIDS names a
+// directory, writes a file named after its pid there first.
 func runDevTestBackend() int {
+	if slices.Contains(os.Args[2:], "warm") {
+		return runWarmDevTestBackend()
+	}
 	id := os.Getenv("SESSION_BACKEND_ID")
 	if slices.Contains(os.Args[2:], "sleep") {
 		select {}
@@ -68,6 +74,36 @@ func runDevTestBackend() int {
 		srv.Close()
 	}()
 	srv.Serve(ln)
+	return 0
+}
+
+// runWarmDevTestBackend is runDevTestBackend's "warm" mode.
+func runWarmDevTestBackend() int {
+	if dir := os.Getenv("DEVTEST_PIDS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	ctx := context.Background()
+	sb := sessionbackend.New()
+	sb.Host = "127.0.0.1"
+	ln, err := sb.Listen(ctx)
+	if err == nil {
+		var a *sessionbackend.Assignment
+		if a, err = sb.Assignment(ctx); err == nil {
+			fmt.Printf("dev test backend pid=%d warm\n", os.Getpid())
+			if err = a.Ready(); err == nil {
+				err = sb.Serve(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					fmt.Fprint(w, "hello from "+a.BackendID)
+				}))
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }
 

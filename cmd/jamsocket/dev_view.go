@@ -111,7 +111,7 @@ type jsonView struct {
 
 // devEvent is one line of `jamsocket dev --json`.
 type devEvent struct {
-	Type              string    `json:"type"` // listening, status, forgotten, output, plane, stopping, stopped
+	Type              string    `json:"type"` // listening, status, forgotten, output, plane, warm_pool, stopping, stopped
 	Time              time.Time `json:"time"`
 	BackendID         string    `json:"backend_id,omitempty"`
 	Status            string    `json:"status,omitempty"`
@@ -122,6 +122,8 @@ type devEvent struct {
 	Stream            string    `json:"stream,omitempty"`
 	Line              string    `json:"line,omitempty"`
 	Image             string    `json:"image,omitempty"`
+	// The warm_pool event's.
+	WarmPool *warmPoolEvent `json:"warm_pool,omitempty"`
 	// The listening event's.
 	APIURL   string            `json:"api_url,omitempty"`
 	ProxyURL string            `json:"proxy_url,omitempty"`
@@ -179,6 +181,7 @@ type tableView struct {
 	mu    sync.Mutex
 	srv   *localplane.Server
 	rows  []localplane.BackendView // the latest snapshot
+	pool  localplane.WarmPoolView  // the latest snapshot
 	drawn int                      // lines of the table on screen, just above the cursor
 	final bool                     // the last table is drawn: print below it, draw no more
 
@@ -217,10 +220,10 @@ func (v *tableView) started(info devInfo, srv *localplane.Server) {
 
 // refresh takes a new snapshot of the backends and redraws the table.
 func (v *tableView) refresh() {
-	rows := v.srv.Backends()
+	rows, pool := v.srv.Backends(), v.srv.WarmPool()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.rows = rows
+	v.rows, v.pool = rows, pool
 	v.redrawLocked("")
 }
 

@@ -66,6 +66,9 @@ func (v *tableView) footerLocked() []string {
 	case live == 0:
 		out = append(out, " No running backends. Ready to spawn!")
 	}
+	if line := warmPoolLine(v.pool); line != "" {
+		out = append(out, " "+line)
+	}
 	if v.keys {
 		keys := " [t] Terminate backends [ctrl-c] Stop"
 		if v.building {

@@ -293,6 +293,15 @@ setInterval(() => { // ages only: no request
 
 let stopList = () => {};
 
+// showPool shows the warm pool's counts (none: no pool).
+function showPool(pool) {
+  const p = $('pool-info');
+  p.hidden = !pool;
+  if (!pool) return;
+  p.textContent = pool.off ? `Warm pool off: ${pool.off}` :
+    `Warm pool: ${pool.ready} ready, ${pool.warming} warming (of ${pool.size})`;
+}
+
 function startList() {
   stopList();
   stopList = stream('console/events', (data) => {
@@ -300,6 +309,7 @@ function startList() {
     if (ev.type === 'reset') resetList(ev.backends || []);
     else if (ev.type === 'backend') upsert(ev.backend);
     else if (ev.type === 'forgotten') forget(ev.id);
+    if (ev.type === 'reset' || ev.type === 'pool') showPool(ev.pool);
     if (ev.type === 'reset' && detail) { const r = rows.get(detail.id); if (r) showState(r.b); }
   }, {
     onState: (s) => { $('live').textContent = s === 'open' ? 'live' : s === 'reconnecting' ? 'reconnecting…' : s; },
