@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,12 +143,14 @@ func TestContainerWarmPoolBackendThatNeverSaysWarmed(t *testing.T) {
 		"the warm containers are removed")
 }
 
-// warmContainers lists the warm containers on the engine that are not
-// assigned (named jamsocket-local-warm-, no backend label).
+// warmContainers lists the warm containers of this process's planes on
+// the engine (named jamsocket-local-warm-; other test binaries share the
+// engine).
 func warmContainers(t *testing.T, cli *client.Client) []string {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: client.Filters{}.Add("label", localplane.LabelOwner).Add("name", "jamsocket-local-warm-"),
+		All: true, Filters: client.Filters{}.Add("label", localplane.LabelOwnerPID+"="+strconv.Itoa(os.Getpid())).
+			Add("name", "jamsocket-local-warm-"),
 	})
 	require.NoError(t, err)
 	var ids []string

@@ -29,7 +29,7 @@ type core struct {
 	hub         *consoleHub // numbers every change, for the console
 	gate        spawnGate   // whether a spawn may start now (admit)
 	tel         *telemetry
-	pool        *warmPool   // nil without Config.WarmPool
+	pool        *warmPool // nil without Config.WarmPool
 
 	closing   chan struct{} // closed when the plane begins to close; ends every stream
 	closeOnce sync.Once
