@@ -2,9 +2,7 @@ package localplane_test
 
 import (
 	"path/filepath"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/jamsocket-go/jamsocket/internal/dockertest"
 	"github.com/jamsocket-go/jamsocket/localplane"
@@ -25,14 +23,14 @@ func BenchmarkWarmPoolConnectToReady(b *testing.B) {
 	dockertest.GoBinary(b, warmBackendPkg, bin)
 	for _, pool := range []int{1, 0} {
 		b.Run("process/"+warmOrCold(pool), func(b *testing.B) {
-			benchConnectToReady(b, localplane.Config{Command: []string{bin}, WarmPool: pool})
+			benchSpawnToReady(b, localplane.Config{Command: []string{bin}, WarmPool: pool})
 		})
 	}
 	cli := dockertest.Client(b)
 	image := dockertest.GoImage(b, cli, warmBackendPkg)
 	for _, pool := range []int{1, 0} {
 		b.Run("container/"+warmOrCold(pool), func(b *testing.B) {
-			benchConnectToReady(b, localplane.Config{Container: &localplane.ContainerConfig{Image: image, Client: cli}, WarmPool: pool})
+			benchSpawnToReady(b, localplane.Config{Container: &localplane.ContainerConfig{Image: image, Client: cli}, WarmPool: pool})
 		})
 	}
 }
@@ -42,45 +40,4 @@ func warmOrCold(pool int) string {
 		return "warm"
 	}
 	return "cold"
-}
-
-// benchConnectToReady times Spawn + WaitReady, one backend at a time; off
-// the clock each is hard-terminated and the pool, if any, refilled.
-func benchConnectToReady(b *testing.B, cfg localplane.Config) {
-	srv, client := benchPlane(b, cfg)
-	ctx := b.Context()
-	full := func() {
-		for srv.WarmPool().Ready < cfg.WarmPool {
-			time.Sleep(time.Millisecond) // a benchmark's wait, off the clock
-		}
-	}
-	full()
-	var samples []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		conn, err := client.Spawn(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := client.WaitReady(ctx, conn.BackendID); err != nil {
-			b.Fatal(err)
-		}
-		samples = append(samples, time.Since(start))
-
-		b.StopTimer()
-		if err := srv.Terminate(conn.BackendID, true); err != nil {
-			b.Fatal(err)
-		}
-		for _, err := range client.StatusStream(ctx, conn.BackendID) { // ends after terminated
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		full()
-		b.StartTimer()
-	}
-	slices.Sort(samples)
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(ms(samples[len(samples)/2]), "ms-median")
-	b.ReportMetric(ms(samples[min(len(samples)-1, len(samples)*99/100)]), "ms-p99")
 }

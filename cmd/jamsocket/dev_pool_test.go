@@ -23,6 +23,27 @@ import (
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
+// startDevProcess runs `jamsocket dev --json` on free ports as a real
+// process (the test binary as the jamsocket command), with args and env
+// added to the test's; it is killed when the test ends. next reads its
+// events.
+func startDevProcess(t *testing.T, env []string, args ...string) (cmd *exec.Cmd, stderr *bytes.Buffer, next func(func(devEvent) bool) devEvent) {
+	t.Helper()
+	args = append([]string{mainArg, "dev", "--json", "--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0"}, args...)
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderr = new(bytes.Buffer)
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, stderr, devEvents(t, stdout, stderr)
+}
+
 // TestDevWarmPoolLeavesNoProcess runs `jamsocket dev --warm-pool 2` as a
 // real process, has a connect take a warm backend, and stops the server
 // with SIGKILL, SIGTERM and SIGINT: no backend, warm or assigned, survives.
@@ -30,19 +51,8 @@ func TestDevWarmPoolLeavesNoProcess(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			pids := t.TempDir()
-			cmd := exec.Command(os.Args[0], mainArg, "dev", "--json", "--warm-pool", "2", "--env-pass", "DEVTEST_PIDS",
-				"--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--", os.Args[0], devBackendArg, "warm")
-			cmd.Env = append(os.Environ(), "DEVTEST_PIDS="+pids)
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			require.NoError(t, cmd.Start())
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			})
-			next := devEvents(t, stdout, &stderr)
+			cmd, stderr, next := startDevProcess(t, []string{"DEVTEST_PIDS=" + pids}, "--warm-pool", "2", "--env-pass", "DEVTEST_PIDS",
+				"--", os.Args[0], devBackendArg, "warm")
 			full := func(e devEvent) bool { return e.Type == "warm_pool" && e.WarmPool.Ready == 2 }
 
 			listening := next(func(e devEvent) bool { return e.Type == "listening" })
@@ -91,17 +101,7 @@ func TestDevWarmPoolContainersLeaveNothing(t *testing.T) {
 	cli := dockertest.Client(t)
 	image := dockertest.GoImage(t, cli, "github.com/jamsocket-go/jamsocket/internal/dockertest/warmbackend")
 	start := func() (*exec.Cmd, func(func(devEvent) bool) devEvent) {
-		cmd := exec.Command(os.Args[0], mainArg, "dev", "--json", "--no-interactive", "--image", image, "--warm-pool", "1",
-			"--api-addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0")
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		cmd.Stderr = &bytes.Buffer{}
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-		next := devEvents(t, stdout, nil)
+		cmd, _, next := startDevProcess(t, nil, "--no-interactive", "--image", image, "--warm-pool", "1")
 		next(func(e devEvent) bool { return e.Type == "listening" })
 		next(func(e devEvent) bool { return e.Type == "warm_pool" && e.WarmPool.Ready == 1 })
 		return cmd, next
