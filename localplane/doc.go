@@ -268,12 +268,13 @@
 //     is the only writer of its state; a backend record (backend.go) knows
 //     nothing above it. core.admit is the one place a spawn asks whether
 //     it may proceed, under the registry's lock (spawns.go's gate: the
-//     Builder, the runner's image).
+//     Builder, the runner's image), and lifecycle.startProc the one place
+//     it asks the warm pool (pool.go) for a running backend.
 //   - A runner (runner.go's interface; runner_process.go, runner_handler.go,
 //     runner_container.go) starts a plain runSpec and returns what it
 //     started (port, pid, image, sampler). What only some runners can do
-//     (mounts, an image it may not have yet, refused env) is an optional
-//     interface in runner.go.
+//     (mounts, an image it may not have yet, refused env, warm starts) is
+//     an optional interface in runner.go.
 //   - The OS layer: internal/osproc for processes, the Docker client for
 //     containers.
 package localplane
