@@ -43,9 +43,10 @@ const (
 	// without saying Warmed before the pool stops warming until the next
 	// image.
 	maxWarmFailures = 3
-	// maxEarlyLines bounds the output a warm backend writes before it is
-	// assigned that its log keeps.
+	// maxEarlyLines and maxEarlyBytes bound the output a warm backend
+	// writes before it is assigned that its log keeps (the latest lines).
 	maxEarlyLines = 200
+	maxEarlyBytes = 64 << 10
 	// controlWriteTimeout bounds the write of an assignment.
 	controlWriteTimeout = 5 * time.Second
 )
@@ -438,8 +439,9 @@ type warmBackend struct {
 	done  bool                  // ready is closed
 
 	outMu sync.Mutex
-	out   func(stream, line string) // the backend's log, once assigned
-	early []logLine                 // the output before
+	out        func(stream, line string) // the backend's log, once assigned
+	early      []logLine                 // the output before
+	earlyBytes int                       // the text of early, in bytes
 }
 
 // assign makes w the backend of a, sending the assignment now or, if its
@@ -451,7 +453,7 @@ func (w *warmBackend) assign(a controlsock.Assignment, out func(stream, line str
 	for _, l := range w.early {
 		out(l.stream, l.text)
 	}
-	w.out, w.early = out, nil
+	w.out, w.early, w.earlyBytes = out, nil, 0
 	w.outMu.Unlock()
 
 	w.mu.Lock()
@@ -473,10 +475,12 @@ func (w *warmBackend) write(stream, line string) {
 		w.out(stream, line)
 		return
 	}
-	if len(w.early) == maxEarlyLines {
+	w.early = append(w.early, logLine{stream: stream, text: line})
+	w.earlyBytes += len(line)
+	for len(w.early) > maxEarlyLines || (w.earlyBytes > maxEarlyBytes && len(w.early) > 1) {
+		w.earlyBytes -= len(w.early[0].text)
 		w.early = slices.Delete(w.early, 0, 1)
 	}
-	w.early = append(w.early, logLine{stream: stream, text: line})
 }
 
 // accept takes the backend's control connections: a new one is the same
