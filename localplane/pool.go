@@ -47,6 +47,11 @@ const (
 	// writes before it is assigned that its log keeps (the latest lines).
 	maxEarlyLines = 200
 	maxEarlyBytes = 64 << 10
+	// refillDelay is how long after a taken backend's Ready the pool
+	// starts its replacement: the client is still reading the ready
+	// status then, and a start (the engine's, above all) would compete
+	// with it for the machine.
+	refillDelay = 25 * time.Millisecond
 	// controlWriteTimeout bounds the write of an assignment.
 	controlWriteTimeout = 5 * time.Second
 )
@@ -100,6 +105,7 @@ type warmPool struct {
 	ready    []*warmBackend // said Warmed, oldest first
 	failures int            // backends in a row that ended without saying Warmed
 	off      string         // why the pool stopped warming, or ""
+	refillAt time.Time      // no start before (refillSoon)
 }
 
 func newWarmPool(size int, starter warmStarter, gate spawnGate, cfg *Config, changed func()) *warmPool {
@@ -141,9 +147,9 @@ func (wp *warmPool) view() WarmPoolView {
 // take hands out the oldest backend that has said Warmed, if spec may have
 // one and it runs the image spawns run now; nil otherwise (the spawn starts
 // cold). No backend is handed out twice: it leaves the pool here, under the
-// pool's lock. The pool refills once the backend taken says Ready (or
-// ends): a start under way would compete for the machine with the connect
-// the user waits for.
+// pool's lock. The pool refills refillDelay after the backend taken says
+// Ready (or at once when it ends): a start under way would compete for the
+// machine with the connect the user waits for.
 func (wp *warmPool) take(spec *spawnSpec) *warmBackend {
 	if wp == nil || !warmable(spec) {
 		return nil
@@ -187,6 +193,15 @@ func (wp *warmPool) kill(ws []*warmBackend) {
 	for _, w := range ws {
 		w.p.Signal(true)
 	}
+}
+
+// refillSoon lets the loop replace a taken backend, refillDelay from now
+// (see take).
+func (wp *warmPool) refillSoon() {
+	wp.mu.Lock()
+	wp.refillAt = time.Now().Add(refillDelay)
+	wp.mu.Unlock()
+	wp.poke()
 }
 
 // poke wakes the loop, and tells the views.
@@ -255,9 +270,14 @@ func (wp *warmPool) loop() {
 		if wp.builder != nil {
 			built = wp.builder.Log(math.MaxInt).Changed // before asking the image: no change is missed
 		}
+		var later <-chan time.Time
 		for {
-			gen, ok := wp.wanted()
+			gen, wait, ok := wp.wanted()
 			if !ok {
+				break
+			}
+			if wait > 0 {
+				later = time.After(wait)
 				break
 			}
 			wp.warmOne(gen)
@@ -265,27 +285,29 @@ func (wp *warmPool) loop() {
 		select {
 		case <-wp.wake:
 		case <-built:
+		case <-later:
 		case <-wp.stop:
 			return
 		}
 	}
 }
 
-// wanted reports whether the pool should start a backend now, and for
-// which image generation. A new image drains the pool first; while spawns
-// are held (a build runs, or failed) the pool keeps what it has and starts
-// nothing.
-func (wp *warmPool) wanted() (int, bool) {
+// wanted reports whether the pool should start a backend, for which image
+// generation, and how long it should wait first. A new image drains the
+// pool first; while spawns are held (a build runs, or failed) the pool
+// keeps what it has and starts nothing.
+func (wp *warmPool) wanted() (gen int, wait time.Duration, ok bool) {
 	image, hold := wp.gate.state() // outside wp.mu: the Builder has its own lock
 	wp.mu.Lock()
 	var drained []*warmBackend
 	if hold == "" && image != wp.image {
 		drained = wp.renewLocked(image)
 	}
-	gen, ok := wp.gen, hold == "" && !wp.closed && wp.off == "" && len(wp.warming)+len(wp.ready) < wp.size
+	gen, wait = wp.gen, time.Until(wp.refillAt)
+	ok = hold == "" && !wp.closed && wp.off == "" && len(wp.warming)+len(wp.ready) < wp.size
 	wp.mu.Unlock()
 	wp.kill(drained)
-	return gen, ok
+	return gen, wait, ok
 }
 
 // warmOne starts one backend for generation gen, with a control socket of
@@ -438,7 +460,7 @@ type warmBackend struct {
 	ready chan<- struct{}       // closed on Ready after the assignment
 	done  bool                  // ready is closed
 
-	outMu sync.Mutex
+	outMu      sync.Mutex
 	out        func(stream, line string) // the backend's log, once assigned
 	early      []logLine                 // the output before
 	earlyBytes int                       // the text of early, in bytes
@@ -543,7 +565,7 @@ func (w *warmBackend) onReady(conn net.Conn) {
 	if w.line != nil && conn == w.conn && !w.done {
 		w.done = true
 		close(w.ready)
-		w.pool.poke() // refill (see take)
+		w.pool.refillSoon()
 	}
 }
 
