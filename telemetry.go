@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/jamsocket-go/jamsocket/internal/otelattr"
 )
 
 // instrumentationName names the SDK's tracer and meter.
@@ -27,12 +29,12 @@ const instrumentationName = "github.com/jamsocket-go/jamsocket"
 // token, a connection URL, a secret token, user data or auth.
 const (
 	attrOperation     = attribute.Key("jamsocket.operation")
-	attrOutcome       = attribute.Key("jamsocket.outcome")
+	attrOutcome       = otelattr.Outcome
 	attrTarget        = attribute.Key("jamsocket.target")
-	attrBackendID     = attribute.Key("jamsocket.backend.id")
+	attrBackendID     = otelattr.BackendID
 	attrKey           = attribute.Key("jamsocket.key")
-	attrSpawned       = attribute.Key("jamsocket.spawned")
-	attrStatus        = attribute.Key("jamsocket.status")
+	attrSpawned       = otelattr.Spawned
+	attrStatus        = otelattr.Status
 	attrStatusTime    = attribute.Key("jamsocket.status.time")
 	attrHard          = attribute.Key("jamsocket.terminate.hard")
 	attrService       = attribute.Key("jamsocket.service")
@@ -43,11 +45,11 @@ const (
 	attrStreamPath    = attribute.Key("url.path")
 	eventRetry        = "jamsocket.retry"
 	eventReconnect    = "jamsocket.reconnect"
-	eventStatus       = "jamsocket.status"
-	outcomeOK         = "ok"
-	outcomeError      = "error"
-	outcomeCanceled   = "canceled"
-	outcomeTerminated = "terminated"
+	eventStatus       = otelattr.EventStatus
+	outcomeOK         = otelattr.OutcomeOK
+	outcomeError      = otelattr.OutcomeError
+	outcomeCanceled   = otelattr.OutcomeCanceled
+	outcomeTerminated = otelattr.OutcomeTerminated
 )
 
 // WithTracerProvider sends the Client's spans to tp instead of the global

@@ -14,6 +14,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/jamsocket-go/jamsocket/internal/otelattr"
 	"github.com/jamsocket-go/jamsocket/types"
 )
 
@@ -35,19 +36,19 @@ const (
 	spanRunnerStart  = "localplane.runner.start"
 	spanProbe        = "localplane.probe"
 
-	attrBackendID = attribute.Key("jamsocket.backend.id")
-	attrSpawned   = attribute.Key("jamsocket.spawned")
-	attrStatus    = attribute.Key("jamsocket.status")
-	attrOutcome   = attribute.Key("jamsocket.outcome")
+	attrBackendID = otelattr.BackendID
+	attrSpawned   = otelattr.Spawned
+	attrStatus    = otelattr.Status
+	attrOutcome   = otelattr.Outcome
 	attrRunner    = attribute.Key("jamsocket.runner")
 	attrReason    = attribute.Key("jamsocket.termination.reason")
 	attrAttempts  = attribute.Key("jamsocket.probe.attempts")
-	eventStatus   = "jamsocket.status"
+	eventStatus   = otelattr.EventStatus
 
-	outcomeOK         = "ok"
-	outcomeError      = "error"
-	outcomeCanceled   = "canceled"
-	outcomeTerminated = "terminated"
+	outcomeOK         = otelattr.OutcomeOK
+	outcomeError      = otelattr.OutcomeError
+	outcomeCanceled   = otelattr.OutcomeCanceled
+	outcomeTerminated = otelattr.OutcomeTerminated
 )
 
 // telemetry is the plane's tracer, and the propagator that reads a
