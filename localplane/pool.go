@@ -395,6 +395,7 @@ func (wp *warmPool) unwarmed(w *warmBackend) {
 	}
 	wp.mu.Unlock()
 	if i >= 0 {
+		w.timer.Reset(wp.timeout) // it has as long to say Warmed again as a new one
 		wp.changed()
 	}
 }
@@ -600,7 +601,8 @@ func (w *warmBackend) sendLocked() {
 func (w *warmBackend) timedOut() {
 	wp := w.pool
 	wp.mu.Lock()
-	kill := !w.taken && !w.everWarmed
+	_, warming := wp.warming[w] // not Warmed yet, or not again since its connection closed
+	kill := warming && !w.taken
 	wp.mu.Unlock()
 	if kill {
 		w.p.Signal(true)

@@ -226,6 +226,20 @@ func TestWarmPoolReplacesADeadBackend(t *testing.T) {
 	assert.Empty(t, p.Backends())
 }
 
+// A warm backend whose control connection closed (it gave up waiting) and
+// that does not say Warmed again within the startup timeout is killed and
+// replaced, instead of keeping its place in the pool for ever; it does not
+// count as one that never said Warmed.
+func TestWarmPoolReplacesABackendThatGaveUp(t *testing.T) {
+	p := startPlane(t, localplane.Config{Command: sessionBackendCommand("gaveup"), WarmPool: 1, StartupTimeout: time.Second})
+	warm := p.full()
+	view := p.waitPool("replaced", func(v localplane.WarmPoolView) bool {
+		ready, _ := localplane.WarmPIDs(p.Server)
+		return len(ready) == 1 && ready[0] != warm[0]
+	})
+	assert.Empty(t, view.Off)
+}
+
 // A warm backend that does not say Ready within the startup timeout ends
 // terminated, reason startuptimeout.
 func TestWarmPoolBackendNotReadyInTime(t *testing.T) {

@@ -32,6 +32,8 @@ import (
 //	            take the assignment (from a warm pool's control socket, or
 //	            the environment), say Ready; echo the assignment's Env
 //	noready     as sessionbackend, but never say Ready
+//	gaveup      say Warmed, give up waiting for the assignment after
+//	            200 ms (the control connection closes), then idle
 //
 // A second argument, when given, is the mode (a warm backend's environment
 // has no variable of the connect's).
@@ -45,6 +47,12 @@ func runTestBackend() int {
 	switch mode {
 	case "sessionbackend", "noready":
 		return runSessionBackend(mode != "noready")
+	case "gaveup":
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := sessionbackend.New().Assignment(ctx)
+		fmt.Println("gave up:", err)
+		select {}
 	case "nolisten":
 		select {}
 	case "ignoreterm":
