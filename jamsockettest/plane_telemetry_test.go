@@ -33,10 +33,7 @@ func TestSpawnIsOneTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	ctx, caller := tp.Tracer("test").Start(ctx, "caller")
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "traced"})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	require.NoError(t, err)
+	spawnReady(ctx, t, srv, &jamsocket.ConnectRequest{Key: "traced"})
 	caller.End()
 	require.NoError(t, srv.Close()) // every lifecycle has ended
 

@@ -33,10 +33,7 @@ func TestSelfCommandRunsTheTestBinaryAsABackend(t *testing.T) {
 	srv := jamsockettest.NewServer(t, &jamsockettest.Options{Command: jamsockettest.SelfCommand()})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "proc", User: "alice"})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	require.NoError(t, err)
+	conn := spawnReady(ctx, t, srv, &jamsocket.ConnectRequest{Key: "proc", User: "alice"})
 	require.NotZero(t, srv.Backends()[0].PID, "a real process")
 
 	resp, err := http.Get(conn.URL + "x")
@@ -65,10 +62,7 @@ func TestTerminateFromOutsideEndsTheBackend(t *testing.T) {
 			srv := jamsockettest.NewServer(t, &jamsockettest.Options{Plane: plane})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "doc"})
-			require.NoError(t, err)
-			_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-			require.NoError(t, err)
+			conn := spawnReady(ctx, t, srv, &jamsocket.ConnectRequest{Key: "doc"})
 
 			require.Len(t, srv.Backends(), 1)
 			assert.Equal(t, "doc", srv.Backends()[0].Key)
@@ -91,10 +85,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	})
 	require.NoError(t, err)
 	ctx := context.Background()
-	conn, err := srv.Client.Spawn(ctx, nil)
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	require.NoError(t, err)
+	spawnReady(ctx, t, srv, nil)
 
 	require.NoError(t, srv.Close())
 	require.NoError(t, srv.Close(), "Close is idempotent")
@@ -135,6 +126,16 @@ func TestWrongTokenIsRefused(t *testing.T) {
 	_, err = other.Spawn(context.Background(), nil)
 	assert.True(t, errors.Is(err, jamsocket.ErrUnauthorized), "got %v", err)
 	assert.Empty(t, srv.Backends())
+}
+
+// spawnReady spawns req on srv and waits until the backend is ready.
+func spawnReady(ctx context.Context, t *testing.T, srv *jamsockettest.Server, req *jamsocket.ConnectRequest) *jamsocket.ConnectResponse {
+	t.Helper()
+	conn, err := srv.Client.Spawn(ctx, req)
+	require.NoError(t, err)
+	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
+	require.NoError(t, err)
+	return conn
 }
 
 func decodeJSON(resp *http.Response, v any) error {
@@ -222,10 +223,7 @@ func TestWarmPoolServesSpawnsFromRunningBackends(t *testing.T) {
 	assert.Empty(t, srv.Backends(), "a warm backend is in no list")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "warm", User: "alice"})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	require.NoError(t, err)
+	conn := spawnReady(ctx, t, srv, &jamsocket.ConnectRequest{Key: "warm", User: "alice"})
 
 	resp, err := http.Get(conn.URL + "x")
 	require.NoError(t, err)

@@ -127,10 +127,7 @@ func TestProxyPassesTraceContext(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	conn, err := srv.Client.Spawn(ctx, &jamsocket.ConnectRequest{Key: "traced"})
-	require.NoError(t, err)
-	_, err = srv.Client.WaitReady(ctx, conn.BackendID)
-	require.NoError(t, err)
+	conn := spawnReady(ctx, t, srv, &jamsocket.ConnectRequest{Key: "traced"})
 
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	const tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
